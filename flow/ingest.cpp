@@ -1,0 +1,1 @@
+// The ingest graph is defined here (see flow/ingest.hpp).

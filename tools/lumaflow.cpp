@@ -1,0 +1,27 @@
+// lumaflow: command-line entry point. Each sub-command lives in tools/cmd_<name>.cpp and
+// registers itself here; errors become one line on stderr and a non-zero exit code.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "tools/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lumaflow: face images to pixel embeddings, clustering, charts and live classification"};
+  app.set_version_flag("--version", std::string(LUMAFLOW_VERSION));
+  app.require_subcommand(1);
+  lumaflow::cli::Registry registry;
+  lumaflow::cli::register_all(app, registry);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [sub, run] : registry)
+      if (sub->parsed()) return run();
+  } catch (const std::exception& e) {
+    std::cerr << "lumaflow: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
