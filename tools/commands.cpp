@@ -2,9 +2,10 @@
 
 namespace lumaflow::cli {
 
+void register_store_commands(CLI::App& app, Registry& registry);
+
 void register_all(CLI::App& app, Registry& registry) {
-  (void)app;
-  (void)registry;
+  register_store_commands(app, registry);
 }
 
 }  // namespace lumaflow::cli

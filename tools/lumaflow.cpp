@@ -2,10 +2,13 @@
 // registers itself here; errors become one line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <opencv2/core/utils/logger.hpp>
 
 #include "tools/commands.hpp"
 
 int main(int argc, char** argv) {
+  // Decoder warnings would interleave with our one-line reports; errors are ours to report.
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   CLI::App app{"lumaflow: face images to pixel embeddings, clustering, charts and live classification"};
   app.set_version_flag("--version", std::string(LUMAFLOW_VERSION));
   app.require_subcommand(1);

@@ -1,0 +1,49 @@
+// Helpers shared by the lumaflow sub-commands: embed options, progress bar, summaries.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "flow/ingest.hpp"
+#include "nodes/faces.hpp"
+
+namespace lumaflow::cli {
+
+// The preprocessing flags every command that embeds images accepts.
+struct EmbedFlags {
+  int size = 128;
+  std::string aspect = "stretch";
+  std::string faces = "asis";
+  std::string equalize = "none";
+  int threads = 0;
+  double max_megapixels = 100.0;
+  bool no_reduced_jpeg = false;
+
+  void add_to(CLI::App& app, bool with_size = true);
+  IngestOptions options() const;
+};
+
+// Loads face tools when the mode needs them (nullptr for asis).
+std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt);
+
+// A progress bar on stderr when it is a terminal; silent otherwise.
+Progress progress_bar(const std::string& what);
+
+// Prints the skipped files (one line each, path: reason) and the closing summary to stderr.
+void print_summary(const IngestSummary& s, std::ostream& out);
+
+// True when PATH is an existing store file (by content), false for a folder.
+bool looks_like_store(const std::filesystem::path& p);
+
+// Loads a store, printing a warning when its tail was damaged.
+EmbeddingStore load_store_verbose(const std::filesystem::path& p);
+
+// Embeds a folder in memory, or loads a store; prints the ingest summary for folders.
+EmbeddingStore load_input(const std::filesystem::path& input, const EmbedFlags& flags, double* seconds = nullptr);
+
+// Writes a small text file atomically (temp + rename).
+void write_text_file(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace lumaflow::cli
