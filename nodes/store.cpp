@@ -19,13 +19,18 @@ std::string errno_text() { return std::strerror(errno); }
 
 std::string where(const std::filesystem::path& p) { return p.string(); }
 
-// Checksum over what the Verifier cannot judge: the records' paths, labels and pixels.
+// Checksum over what the Verifier cannot judge: every field of every record.
 uint64_t records_checksum(const std::vector<const RecordInfo*>& infos, const std::vector<const uint8_t*>& pixels,
                           size_t dims) {
   uint64_t h = 0x6c756d61666c6f77ULL;  // "lumaflow"
   for (size_t i = 0; i < infos.size(); ++i) {
-    h = hash_string(infos[i]->path, h);
-    h = mix64(h ^ static_cast<uint64_t>(static_cast<int64_t>(infos[i]->label)));
+    const RecordInfo& r = *infos[i];
+    h = hash_string(r.path, h);
+    const int64_t fields[] = {r.label, r.source_width, r.source_height, r.face_index, r.landmarks_found,
+                              r.box ? r.box->x : -1, r.box ? r.box->y : -1, r.box ? r.box->width : -1,
+                              r.box ? r.box->height : -1};
+    for (int64_t f : fields) h = mix64(h ^ static_cast<uint64_t>(f));
+    h = mix64(h ^ r.content_hash);
     h = hash_bytes(pixels[i], dims, h);
   }
   return h;
