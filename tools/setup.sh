@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# lumaflow set-up: installs the Debian 12 packages the project needs (only what is missing),
+# builds, and runs one job.
+#
+#   tools/setup.sh demo       install, build (Release), run the main job on a generated face set
+#   tools/setup.sh test       install, build (Release), run the whole test suite (ctest)
+#   tools/setup.sh sanitize   install, build Debug + ASan/UBSan in build-asan/, run the tests there
+#   tools/setup.sh bench      install, build, run the Google Benchmark programs
+#   tools/setup.sh python     install Debian's scikit-learn and umap-learn for bench/compare_python.py
+#   tools/setup.sh build      install and build only
+#
+# Environment: BUILD_DIR (default build), JOBS (default nproc), LUMAFLOW_DATA (real data sets,
+# default ../shared/data), OUT (demo output, default out/demo).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODE="${1:-build}"
+JOBS="${JOBS:-$(nproc)}"
+
+PACKAGES=(
+  cmake g++ make pkg-config
+  libtbb-dev libopencv-dev libopencv-contrib-dev opencv-data libeigen3-dev
+  libflatbuffers-dev flatbuffers-compiler libbenchmark-dev libgtest-dev
+  libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data
+)
+PY_PACKAGES=(python3 python3-numpy python3-pil python3-sklearn umap-learn)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root (or sudo) to install: $*" >&2; exit 1; fi
+}
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {
+  local dir="$1"; shift
+  cmake -S "$ROOT" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+}
+
+install_missing "${PACKAGES[@]}"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+
+case "$MODE" in
+  build)
+    build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+    ;;
+  test)
+    build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+    cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS"
+    ;;
+  sanitize)
+    # -O1 keeps ASan's recommended speed; Debug keeps assertions and debug info.
+    build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DLUMAFLOW_SANITIZE=ON -DLUMAFLOW_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-g -O1"
+    cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --output-on-failure -j "$JOBS"
+    ;;
+  bench)
+    build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+    for b in "$BUILD_DIR"/bench/bench_*; do echo "== $b"; "$b"; done
+    ;;
+  python)
+    install_missing "${PY_PACKAGES[@]}"
+    ;;
+  demo)
+    build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+    OUT="${OUT:-$ROOT/out/demo}"
+    LF="$BUILD_DIR/lumaflow"
+    mkdir -p "$OUT"
+    "$LF" synth "$OUT/faces" --identities 12 --per 20 --seed 42
+    "$LF" embed "$OUT/faces" -o "$OUT/faces.store"
+    "$LF" analyze "$OUT/faces.store" -o "$OUT/analysis"
+    "$LF" fit "$OUT/faces.store" -o "$OUT/faces.model"
+    echo
+    echo "results:"
+    echo "  generated faces   $OUT/faces/"
+    echo "  embedding store   $OUT/faces.store   (lumaflow inspect $OUT/faces.store)"
+    echo "  charts + report   $OUT/analysis/     (report.json, umap_16384.png, tsne_16384.png, ...)"
+    echo "  fitted model      $OUT/faces.model   (lumaflow classify $OUT/faces.model IMAGE)"
+    ;;
+  *)
+    echo "usage: tools/setup.sh demo|test|sanitize|bench|python|build" >&2; exit 2
+    ;;
+esac
