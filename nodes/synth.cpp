@@ -488,21 +488,28 @@ SynthIdentity make_identity(uint64_t seed, int index) {
   return id;
 }
 
-SynthVariation make_variation(uint64_t seed, int identity, int image) {
+SynthVariation make_variation(uint64_t seed, int identity, int image, double amount) {
+  if (!(amount >= 0 && amount <= 1))
+    throw std::invalid_argument("make_variation: amount must be in [0, 1], got " + std::to_string(amount));
   Rng r(stream(seed, 0x7A, static_cast<uint64_t>(identity), static_cast<uint64_t>(image)));
   SynthVariation v;
-  v.shift_x = r.uniform(-0.08, 0.08);
-  v.shift_y = r.uniform(-0.08, 0.08);
-  v.rotation_deg = r.uniform(-12, 12);
-  v.scale = r.uniform(0.9, 1.1);
+  // The same draws for every amount: a smaller amount is the same photo, less perturbed.
+  v.shift_x = amount * r.uniform(-0.08, 0.08);
+  v.shift_y = amount * r.uniform(-0.08, 0.08);
+  v.rotation_deg = amount * r.uniform(-12, 12);
+  v.scale = 1 + amount * r.uniform(-0.1, 0.1);
   v.light_angle = r.uniform(0, 2 * kPi);
-  v.light_strength = r.uniform(0, 0.35);
-  v.brightness = r.uniform(-20, 20);
+  v.light_strength = amount * r.uniform(0, 0.3);
+  v.brightness = amount * r.uniform(-15, 15);
   v.noise_sigma = r.uniform(1, 6);
-  v.mouth_curve_delta = r.uniform(-0.012, 0.012);
-  v.eye_open = r.chance(0.12) ? r.uniform(0.1, 0.5) : r.uniform(0.75, 1.1);
-  const double g = r.uniform(90, 230);
-  v.background = jitter(r, cv::Scalar(g, g, g), 25);
+  v.mouth_curve_delta = amount * r.uniform(-0.012, 0.012);
+  const bool blink = r.chance(0.12);
+  const double open = blink ? r.uniform(0.1, 0.5) : r.uniform(0.75, 1.1);
+  v.eye_open = 1 + amount * (open - 1);
+  // Backdrops vary between photos, but within a band of mid-to-light tones: pixel-space
+  // distances are already dominated by framing (shift, rotation, scale), as with real crops.
+  const double g = r.uniform(120, 210);
+  v.background = jitter(r, cv::Scalar(g, g, g), 15);
   v.clothes = cv::Scalar(r.uniform(20, 230), r.uniform(20, 230), r.uniform(20, 230));
   v.noise_seed = r.next();
   return v;
@@ -532,6 +539,8 @@ cv::Mat draw_scene(uint64_t seed, int width, int height, int faces, std::vector<
 SynthSummary write_synthetic_set(const std::filesystem::path& out, const SynthOptions& opt, int threads) {
   if (opt.identities <= 0 || opt.per <= 0)
     throw std::invalid_argument("write_synthetic_set: identities and per must be positive");
+  if (!(opt.variation >= 0 && opt.variation <= 1))
+    throw std::invalid_argument("write_synthetic_set: variation must be in [0, 1]");
   if (opt.jpeg_quality < 0 || opt.jpeg_quality > 100)
     throw std::invalid_argument("write_synthetic_set: jpeg_quality must be in [0, 100]");
   if (opt.size < (opt.scenes ? 64 : 16))
@@ -556,18 +565,18 @@ SynthSummary write_synthetic_set(const std::filesystem::path& out, const SynthOp
     cv::Mat img;
     if (opt.scenes) {
       Rng r(stream(opt.seed, 0x5D, static_cast<uint64_t>(p), static_cast<uint64_t>(m)));
-      std::vector<FaceSpec> faces{{ids[static_cast<size_t>(p)], make_variation(opt.seed, p, m)}};
+      std::vector<FaceSpec> faces{{ids[static_cast<size_t>(p)], make_variation(opt.seed, p, m, opt.variation)}};
       faces[0].var.shift_x = faces[0].var.shift_y = 0;
       const int others = opt.identities > 1 ? r.below(3) : 0;
       for (int o = 0; o < others; ++o) {
         const int q = (p + 1 + r.below(opt.identities - 1)) % opt.identities;
-        FaceSpec s{ids[static_cast<size_t>(q)], make_variation(opt.seed, q, opt.per + m * 3 + o)};
+        FaceSpec s{ids[static_cast<size_t>(q)], make_variation(opt.seed, q, opt.per + m * 3 + o, opt.variation)};
         s.var.shift_x = s.var.shift_y = 0;
         faces.push_back(s);
       }
       img = compose_scene(r.next(), opt.size, opt.size * 9 / 16, faces, nullptr);
     } else {
-      img = draw_face(ids[static_cast<size_t>(p)], make_variation(opt.seed, p, m), opt.size);
+      img = draw_face(ids[static_cast<size_t>(p)], make_variation(opt.seed, p, m, opt.variation), opt.size);
     }
     const bool jpeg = m % 2 == 0;
     const std::filesystem::path path = dirs[static_cast<size_t>(p)] / (numbered("img_", m, opt.per, 3) + (jpeg ? ".jpg" : ".png"));

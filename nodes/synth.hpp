@@ -46,9 +46,9 @@ struct SynthVariation {
   double rotation_deg = 0;                 // ±12
   double scale = 1;                        // 0.9 … 1.1
   double light_angle = 0;                  // radians, direction the light comes from
-  double light_strength = 0;               // gain ramp: ±strength from the lit to the dark edge
-  double brightness = 0;                   // additive, 8-bit levels
-  double noise_sigma = 0;                  // Gaussian sensor noise, 8-bit levels
+  double light_strength = 0;               // gain ramp 0 … 0.3: ±strength from the lit to the dark edge
+  double brightness = 0;                   // additive, 8-bit levels (±15)
+  double noise_sigma = 0;                  // Gaussian sensor noise, 8-bit levels (1 … 6)
   double mouth_curve_delta = 0;            // added to the identity's mouth curve (expression)
   double eye_open = 1;                     // 1 open … 0 closed
   cv::Scalar background{200, 200, 200};    // backdrop BGR
@@ -57,7 +57,10 @@ struct SynthVariation {
 };
 
 SynthIdentity make_identity(uint64_t seed, int index);
-SynthVariation make_variation(uint64_t seed, int identity, int image);
+// `amount` in [0, 1] scales every perturbation (framing, lighting, brightness, expression) from
+// none to the reference ranges above; noise, backdrop and clothes are unaffected. The random
+// draws are the same for every amount.
+SynthVariation make_variation(uint64_t seed, int identity, int image, double amount = 1.0);
 
 // size×size BGR CV_8UC3 (size ≥ 16); face centred (before the variation's shift) and filling
 // most of the crop, with neck, shoulders and backdrop.
@@ -75,6 +78,10 @@ struct SynthOptions {
   uint64_t seed = 42;
   int jpeg_quality = 90;
   bool scenes = false;     // full frames: the folder's person plus 0–2 others, instead of crops
+  // Scales the per-image perturbations (make_variation's amount). Leave-one-out 1-NN on 40×10
+  // crops in 128² gray (seed 42): 0.24 at 1.0, 0.35 at 0.75, 0.54 at 0.5, 0.82 at 0.25 —
+  // framing dominates pixel distances. (orl, aligned real photos: 0.97.)
+  double variation = 1.0;
 };
 
 struct SynthSummary {

@@ -170,6 +170,27 @@ TEST(Synth, SameIdentityCloserThanDifferentIdentityIn128Gray) {
   EXPECT_GT(min_within, 3.0);  // RMS pixel difference above ~2.3 %
 }
 
+TEST(Synth, VariationRangesAndAmount) {
+  for (int img = 0; img < 200; ++img) {
+    const auto v = make_variation(3, img % 7, img);
+    EXPECT_LE(std::abs(v.shift_x), 0.08);
+    EXPECT_LE(std::abs(v.shift_y), 0.08);
+    EXPECT_LE(std::abs(v.rotation_deg), 12.0);
+    EXPECT_LE(std::abs(v.scale - 1), 0.1 + 1e-12);
+    const auto half = make_variation(3, img % 7, img, 0.5);
+    EXPECT_DOUBLE_EQ(half.shift_x, 0.5 * v.shift_x);
+    EXPECT_DOUBLE_EQ(half.rotation_deg, 0.5 * v.rotation_deg);
+    EXPECT_NEAR(half.scale - 1, 0.5 * (v.scale - 1), 1e-15);
+    const auto none = make_variation(3, img % 7, img, 0.0);
+    EXPECT_EQ(none.shift_x, 0.0);
+    EXPECT_EQ(none.rotation_deg, 0.0);
+    EXPECT_EQ(none.scale, 1.0);
+    EXPECT_EQ(none.light_strength, 0.0);
+    EXPECT_EQ(none.eye_open, 1.0);
+  }
+  EXPECT_THROW(make_variation(3, 0, 0, 1.5), std::invalid_argument);
+}
+
 TEST(Synth, SceneBoxesInsideFrameAndDisjoint) {
   for (uint64_t seed : {1u, 2u, 3u, 4u}) {
     std::vector<cv::Rect> boxes;
