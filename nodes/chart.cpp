@@ -268,7 +268,7 @@ struct LegendMetrics {
 LegendMetrics legend_metrics(const Font& f, double k) {
   LegendMetrics m{f, 0, 0, 0, 0, 0, 0};
   m.text_h = cap_height(f);
-  m.row_h = px(m.text_h * 1.8);
+  m.row_h = px(m.text_h * 1.7);
   m.symbol_w = px(m.text_h * 2.6);
   m.gap = px(m.text_h * 0.6);
   m.column_gap = px(m.text_h * 1.2);
@@ -293,33 +293,39 @@ LegendFit fit_legend(const std::vector<std::string>& texts, double k, int max_wi
   const Fonts fonts(k);
   std::vector<std::string> clean;
   for (const auto& s : texts) clean.push_back(ascii(s));
-  for (int attempt = 0;; ++attempt) {
+  // Shrink in steps until everything fits: first truncate long names harder, then use a
+  // smaller font; at the smallest font show what fits and "+K more".
+  bool done = false;
+  for (int attempt = 0; !done; ++attempt) {
     Font f = fonts.legend;
     f.scale *= std::pow(0.88, attempt);
-    const bool last_try = f.scale < 0.33 * k || f.scale < 0.3;
-    LegendFit fit;
-    fit.m = legend_metrics(f, k);
-    const int cap = max_legend_text_width(fit.m, k);
-    int text_w = 0;
-    for (const auto& s : clean) text_w = std::max(text_w, std::min(cap, text_size(s, f).width));
-    fit.column_w = fit.m.symbol_w + fit.m.gap + text_w + fit.m.column_gap;
-    const int max_rows = std::max(1, (max_height - 2 * fit.m.pad) / fit.m.row_h);
-    fit.columns = (n + max_rows - 1) / max_rows;
-    fit.rows = (n + fit.columns - 1) / fit.columns;
-    fit.shown = n;
-    fit.width = 2 * fit.m.pad + fit.columns * fit.column_w - fit.m.column_gap;
-    if (fit.width <= max_width) {
-      best = fit;
-      break;
-    }
-    if (last_try) {  // too many entries for the space: show what fits and "+K more"
-      fit.columns = std::max(1, (max_width - 2 * fit.m.pad + fit.m.column_gap) / fit.column_w);
-      fit.rows = std::min(max_rows, n);
-      const int slots = fit.columns * fit.rows;
-      fit.shown = slots >= n ? n : std::max(0, slots - 1);
-      fit.width = std::min(max_width, 2 * fit.m.pad + fit.columns * fit.column_w - fit.m.column_gap);
-      best = fit;
-      break;
+    const bool last_font = f.scale * 0.88 < std::max(0.3, 0.33 * k);
+    for (double cap_frac : {1.0, 0.7, 0.5}) {
+      LegendFit fit;
+      fit.m = legend_metrics(f, k);
+      const int cap = px(max_legend_text_width(fit.m, k) * cap_frac);
+      int text_w = 0;
+      for (const auto& s : clean) text_w = std::max(text_w, std::min(cap, text_size(s, f).width));
+      fit.column_w = fit.m.symbol_w + fit.m.gap + text_w + fit.m.column_gap;
+      const int max_rows = std::max(1, (max_height - 2 * fit.m.pad) / fit.m.row_h);
+      fit.columns = (n + max_rows - 1) / max_rows;
+      fit.rows = (n + fit.columns - 1) / fit.columns;
+      fit.shown = n;
+      fit.width = 2 * fit.m.pad + fit.columns * fit.column_w - fit.m.column_gap;
+      if (fit.width <= max_width) {
+        best = fit;
+        done = true;
+        break;
+      }
+      if (last_font && cap_frac == 0.5) {  // too many entries for the space
+        fit.columns = std::max(1, (max_width - 2 * fit.m.pad + fit.m.column_gap) / fit.column_w);
+        fit.rows = std::min(max_rows, n);
+        const int slots = fit.columns * fit.rows;
+        fit.shown = slots >= n ? n : std::max(0, slots - 1);
+        fit.width = std::min(max_width, 2 * fit.m.pad + fit.columns * fit.column_w - fit.m.column_gap);
+        best = fit;
+        done = true;
+      }
     }
   }
   const int slots = best.shown < n ? best.shown + 1 : n;
@@ -652,18 +658,20 @@ void draw_points(cv::Mat& img, const ChartLayout& L, MatrixRefF xy, const Labels
 
 // ---------------------------------------------------------- contours ------
 
-// Marching squares on a ny×nx grid: calls seg(x0,y0,x1,y1) in grid coordinates for every
+// Marching squares on a ny×nx CV_32F grid: calls seg(x0,y0,x1,y1) in grid coordinates for every
 // iso-line piece at `level`. Saddles are resolved by the cell-centre average.
 template <class Seg>
-void marching_squares(const RowMatrixD& g, double level, Seg&& seg) {
-  const Eigen::Index ny = g.rows(), nx = g.cols();
+void marching_squares(const cv::Mat& g, double level, Seg&& seg) {
+  const int ny = g.rows, nx = g.cols;
   auto interp = [&](double xa, double ya, double va, double xb, double yb, double vb) {
     const double t = (va == vb) ? 0.5 : (level - va) / (vb - va);
     return cv::Point2d(xa + t * (xb - xa), ya + t * (yb - ya));
   };
-  for (Eigen::Index j = 0; j + 1 < ny; ++j) {
-    for (Eigen::Index i = 0; i + 1 < nx; ++i) {
-      const double v0 = g(j, i), v1 = g(j, i + 1), v2 = g(j + 1, i + 1), v3 = g(j + 1, i);
+  for (int j = 0; j + 1 < ny; ++j) {
+    const float* r0 = g.ptr<float>(j);
+    const float* r1 = g.ptr<float>(j + 1);
+    for (int i = 0; i + 1 < nx; ++i) {
+      const double v0 = r0[i], v1 = r0[i + 1], v2 = r1[i + 1], v3 = r1[i];
       const int c = (v0 >= level) | (v1 >= level) << 1 | (v2 >= level) << 2 | (v3 >= level) << 3;
       if (c == 0 || c == 15) continue;
       const double x = static_cast<double>(i), y = static_cast<double>(j);
@@ -859,18 +867,22 @@ cv::Mat scatter_chart(MatrixRefF xy, const Labels& labels, const std::vector<std
   return img;
 }
 
-RowMatrixD gaussian_kde_grid(MatrixRefF points, const Extent& grid, int nx, int ny) {
-  if (nx < 2 || ny < 2) throw std::invalid_argument("gaussian_kde_grid: need nx, ny >= 2");
-  if (points.rows() > 0 && points.cols() != 2)
-    throw std::invalid_argument("gaussian_kde_grid: points must have 2 columns");
-  if (!(grid.x_max > grid.x_min && grid.y_max > grid.y_min))
-    throw std::invalid_argument("gaussian_kde_grid: empty grid extent");
-  RowMatrixD out = RowMatrixD::Zero(ny, nx);
+namespace {
+
+// Density on the grid nodes inside `win` only (the nodes within the truncated kernel's reach of
+// some point); every node outside is exactly zero.
+struct KdeWindow {
+  cv::Mat dens;  // CV_32F, win.size()
+  cv::Rect win;
+};
+
+KdeWindow kde_window(MatrixRefF points, const Extent& grid, int nx, int ny) {
+  KdeWindow kw;
   std::vector<Eigen::Index> rows;
   for (Eigen::Index i = 0; i < points.rows(); ++i)
     if (finite_row(points, i)) rows.push_back(i);
   const double n = static_cast<double>(rows.size());
-  if (rows.size() < 2) return out;
+  if (rows.size() < 2) return kw;
   const double dx = (grid.x_max - grid.x_min) / (nx - 1), dy = (grid.y_max - grid.y_min) / (ny - 1);
 
   // Scott's factor n^(-1/(d+4)) scales the unbiased covariance (scipy's gaussian_kde).
@@ -890,21 +902,35 @@ RowMatrixD gaussian_kde_grid(MatrixRefF points, const Extent& grid, int nx, int 
   const double det = hxx * hyy - hxy * hxy;
   const double ixx = hyy / det, iyy = hxx / det, ixy = -hxy / det;
   const double norm = 1.0 / (2 * M_PI * std::sqrt(det) * n);
-
-  // Linear binning onto the nodes, then one correlation with the (symmetric) kernel.
-  cv::Mat bins(ny, nx, CV_32F, cv::Scalar(0));
-  for (auto i : rows) {
-    const double gx = (points(i, 0) - grid.x_min) / dx, gy = (points(i, 1) - grid.y_min) / dy;
-    if (gx < 0 || gy < 0 || gx > nx - 1 || gy > ny - 1) continue;  // outside: no mass on grid
-    const int i0 = std::min(nx - 2, static_cast<int>(gx)), j0 = std::min(ny - 2, static_cast<int>(gy));
-    const float fx = static_cast<float>(gx - i0), fy = static_cast<float>(gy - j0);
-    bins.at<float>(j0, i0) += (1 - fx) * (1 - fy);
-    bins.at<float>(j0, i0 + 1) += fx * (1 - fy);
-    bins.at<float>(j0 + 1, i0) += (1 - fx) * fy;
-    bins.at<float>(j0 + 1, i0 + 1) += fx * fy;
-  }
   const int hx = std::min(nx - 1, static_cast<int>(std::ceil(4 * std::sqrt(hxx) / dx)));
   const int hy = std::min(ny - 1, static_cast<int>(std::ceil(4 * std::sqrt(hyy) / dy)));
+
+  // Linear binning onto the nodes (points off the grid carry no mass onto it).
+  struct Bin {
+    int i, j;
+    float fx, fy;
+  };
+  std::vector<Bin> binned;
+  int bx0 = nx, by0 = ny, bx1 = -1, by1 = -1;
+  for (auto r : rows) {
+    const double gx = (points(r, 0) - grid.x_min) / dx, gy = (points(r, 1) - grid.y_min) / dy;
+    if (gx < 0 || gy < 0 || gx > nx - 1 || gy > ny - 1) continue;
+    const int i0 = std::min(nx - 2, static_cast<int>(gx)), j0 = std::min(ny - 2, static_cast<int>(gy));
+    binned.push_back({i0, j0, static_cast<float>(gx - i0), static_cast<float>(gy - j0)});
+    bx0 = std::min(bx0, i0), bx1 = std::max(bx1, i0 + 1);
+    by0 = std::min(by0, j0), by1 = std::max(by1, j0 + 1);
+  }
+  if (binned.empty()) return kw;
+  kw.win = cv::Rect(cv::Point(bx0 - hx, by0 - hy), cv::Point(bx1 + hx + 1, by1 + hy + 1)) &
+           cv::Rect(0, 0, nx, ny);
+  cv::Mat bins(kw.win.size(), CV_32F, cv::Scalar(0));
+  for (const Bin& b : binned) {
+    const int u = b.i - kw.win.x, v = b.j - kw.win.y;
+    bins.at<float>(v, u) += (1 - b.fx) * (1 - b.fy);
+    bins.at<float>(v, u + 1) += b.fx * (1 - b.fy);
+    bins.at<float>(v + 1, u) += (1 - b.fx) * b.fy;
+    bins.at<float>(v + 1, u + 1) += b.fx * b.fy;
+  }
   cv::Mat kernel(2 * hy + 1, 2 * hx + 1, CV_32F);
   for (int v = -hy; v <= hy; ++v)
     for (int u = -hx; u <= hx; ++u) {
@@ -912,10 +938,24 @@ RowMatrixD gaussian_kde_grid(MatrixRefF points, const Extent& grid, int nx, int 
       const double q = ixx * ex * ex + 2 * ixy * ex * ey + iyy * ey * ey;
       kernel.at<float>(v + hy, u + hx) = static_cast<float>(norm * std::exp(-0.5 * q));
     }
-  cv::Mat dens;
-  cv::filter2D(bins, dens, CV_32F, kernel, cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
-  for (int j = 0; j < ny; ++j)
-    for (int i = 0; i < nx; ++i) out(j, i) = std::max(0.f, dens.at<float>(j, i));
+  // The kernel is symmetric, so filter2D's correlation is the convolution.
+  cv::filter2D(bins, kw.dens, CV_32F, kernel, cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
+  cv::max(kw.dens, 0.0, kw.dens);  // FFT round-off
+  return kw;
+}
+
+}  // namespace
+
+RowMatrixD gaussian_kde_grid(MatrixRefF points, const Extent& grid, int nx, int ny) {
+  if (nx < 2 || ny < 2) throw std::invalid_argument("gaussian_kde_grid: need nx, ny >= 2");
+  if (points.rows() > 0 && points.cols() != 2)
+    throw std::invalid_argument("gaussian_kde_grid: points must have 2 columns");
+  if (!(grid.x_max > grid.x_min && grid.y_max > grid.y_min))
+    throw std::invalid_argument("gaussian_kde_grid: empty grid extent");
+  RowMatrixD out = RowMatrixD::Zero(ny, nx);
+  const KdeWindow kw = kde_window(points, grid, nx, ny);
+  for (int j = 0; j < kw.win.height; ++j)
+    for (int i = 0; i < kw.win.width; ++i) out(kw.win.y + j, kw.win.x + i) = kw.dens.at<float>(j, i);
   return out;
 }
 
@@ -930,40 +970,44 @@ cv::Mat kde_chart(MatrixRefF xy, const Labels& labels, const std::vector<std::st
     const int l = label_at(labels, i);
     if (l >= 0 && finite_row(xy, i)) groups[l].push_back(i);
   }
+  // About one node per 3 pixels: contours look smooth and the grid stays small.
   const int nx = std::clamp(L.plot.width / 3, 40, 400), ny = std::clamp(L.plot.height / 3, 40, 400);
-  const double thickness_k = L.scale;
+  const int lw = std::max(1, px(1.2 * L.scale));
+  const double sx = (L.plot.width - 1.0) / (nx - 1), sy = (L.plot.height - 1.0) / (ny - 1);
   cv::Mat roi = img(L.plot);
+  std::vector<double> v;
   for (const auto& [label, idx] : groups) {
     if (idx.size() < 3 || levels <= 0) continue;
     RowMatrixF pts(static_cast<Eigen::Index>(idx.size()), 2);
     for (size_t r = 0; r < idx.size(); ++r) pts.row(static_cast<Eigen::Index>(r)) = xy.row(idx[r]);
-    const RowMatrixD dens = gaussian_kde_grid(pts, L.limits, nx, ny);
-    // Iso-proportion levels: the density below which a fraction p of the grid mass lies.
-    std::vector<double> v(dens.data(), dens.data() + dens.size());
+    const KdeWindow kw = kde_window(pts, L.limits, nx, ny);
+    if (kw.win.empty()) continue;
+    // Iso-proportion levels as seaborn: the density below which a fraction p of the mass lies.
+    v.clear();
+    for (int j = 0; j < kw.dens.rows; ++j)
+      for (int i = 0; i < kw.dens.cols; ++i)
+        if (const float d = kw.dens.at<float>(j, i); d > 0) v.push_back(d);  // zeros add no mass
     std::sort(v.begin(), v.end());
     double total = 0;
     for (double d : v) total += d;
     if (!(total > 0)) continue;
-    std::vector<double> thresholds;
-    for (int li = 0; li < levels; ++li) thresholds.push_back(0.05 + 0.95 * li / levels);
     std::vector<double> level_values;
     double cum = 0;
-    size_t t = 0;
+    int next = 0;
     for (double d : v) {
       cum += d;
-      while (t < thresholds.size() && cum >= thresholds[t] * total) {
-        level_values.push_back(d), ++t;
+      while (next < levels && cum >= (0.05 + 0.95 * next / levels) * total) {
+        level_values.push_back(d);
+        ++next;
       }
     }
     const cv::Scalar colour = label_colour(label);
-    const int lw = std::max(1, px(1.5 * thickness_k));
-    const double sx = (L.plot.width - 1.0) / (nx - 1), sy = (L.plot.height - 1.0) / (ny - 1);
     for (double level : level_values) {
       if (!(level > 0)) continue;
-      marching_squares(dens, level, [&](cv::Point2d a, cv::Point2d b) {
+      marching_squares(kw.dens, level, [&](cv::Point2d a, cv::Point2d b) {
         // Grid row j is y_min + j·dy, i.e. counted from the bottom of the plot.
-        const cv::Point2d pa(a.x * sx, (L.plot.height - 1.0) - a.y * sy);
-        const cv::Point2d pb(b.x * sx, (L.plot.height - 1.0) - b.y * sy);
+        const cv::Point2d pa((a.x + kw.win.x) * sx, (L.plot.height - 1.0) - (a.y + kw.win.y) * sy);
+        const cv::Point2d pb((b.x + kw.win.x) * sx, (L.plot.height - 1.0) - (b.y + kw.win.y) * sy);
         draw_line(roi, pa, pb, colour, lw);
       });
     }
