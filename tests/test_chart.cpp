@@ -393,6 +393,11 @@ TEST(Chart, DegenerateInputsDrawWithoutThrowing) {
       EXPECT_GT(non_white(img), 1000);  // at least frame, ticks and title
     }
   }
+  ChartOptions wordy = o;
+  wordy.title = std::string(400, 'T');
+  wordy.x_label = std::string(300, 'x');
+  wordy.y_label = std::string(300, 'y');
+  EXPECT_EQ(scatter_chart(same, five, {}, wordy).size(), cv::Size(o.width, o.height));
   const Extent e = data_extent(same, 0.f);
   EXPECT_LT(e.x_min, 3.0);
   EXPECT_GT(e.x_max, 3.0);
