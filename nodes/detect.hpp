@@ -44,6 +44,9 @@ struct DetectOptions {
   float nms_iou = 0.3f;      // boxes overlapping a better one by more than this are dropped
   float min_score = 0.0f;    // back-end specific, see above
   double scale_factor = 1.1; // cascades: pyramid step
+  // haar/lbp: rescale boxes to the HOG detector's convention (brows to chin, ≈ 0.9 of a tight
+  // 150 px tvshow crop). Haar's raw boxes are ~13% larger and higher, LBP's ~26% smaller.
+  bool calibrate_boxes = true;
   int min_neighbors = 5;     // cascades: hits needed to accept a box (OpenCV default 3: 4× the false positives on bbt1–5, same recall)
 };
 

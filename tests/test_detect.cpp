@@ -227,6 +227,21 @@ TEST_F(PastedFaces, DefaultDetectorFindsEveryPastedFace) {
   for (size_t i = 1; i < r.size(); ++i) EXPECT_GE(r[i - 1].score, r[i].score);
 }
 
+TEST_F(PastedFaces, CascadeBoxesFollowTheHogConvention) {
+  // With calibrate_boxes, Haar and LBP boxes must match the pasted face as HOG's do.
+  for (auto kind : {DetectorKind::haar, DetectorKind::lbp}) {
+    DetectOptions o;
+    o.kind = kind;
+    o.max_side = 640;  // faces stay ≥ 60 px; keeps the cascades quick
+    const auto r = FaceDetector(o).detect(frame_->bgr);
+    for (const auto& f : frame_->faces) {
+      float best = 0.f;
+      for (const auto& x : r) best = std::max(best, iou(f, x.box));
+      EXPECT_GE(best, 0.5f) << "kind " << static_cast<int>(kind) << " pasted face at " << f;
+    }
+  }
+}
+
 TEST_F(PastedFaces, GrayInputGivesSameBoxesAsColour) {
   const FaceDetector d;
   cv::Mat g;
