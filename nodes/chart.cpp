@@ -529,24 +529,29 @@ void draw_axes(cv::Mat& img, const ChartLayout& L, const ChartOptions& o,
       draw_text(img, s, {x1 + tick_len + gap, y}, fonts.tick, kInk, -1, 0);
     }
     const int lh = cap_height(fonts.label);
-    draw_text_vertical(img, ascii(right_label),
+    draw_text_vertical(img, fit_text(ascii(right_label), fonts.label, p.height),
                        {x1 + tick_len + gap + rtw + 2 * gap + lh / 2, p.y + p.height / 2},
                        fonts.label, kInk);
   }
 
   int tick_base = 0;
   const int tick_h = text_size("0", fonts.tick, &tick_base).height;
-  draw_text(img, ascii(o.x_label), {p.x + p.width / 2, y1 + tick_len + gap + tick_h + tick_base + gap},
+  // Labels and title longer than their room are shortened with "..." rather than clipped.
+  const std::string xl = fit_text(ascii(o.x_label), fonts.label, L.image.width - 2 * gap);
+  const int xlw = text_size(xl, fonts.label).width;
+  draw_text(img, xl,
+            {std::clamp(p.x + p.width / 2, xlw / 2 + gap, std::max(xlw / 2 + gap, L.image.width - xlw / 2 - gap)),
+             y1 + tick_len + gap + tick_h + tick_base + gap},
             fonts.label, kInk, 0, -1);
   const int lh = cap_height(fonts.label);
-  draw_text_vertical(img, ascii(o.y_label), {x0 - tick_len - gap - ytw - 2 * gap - lh / 2, p.y + p.height / 2},
-                     fonts.label, kInk);
-  const std::string title = ascii(o.title);
+  draw_text_vertical(img, fit_text(ascii(o.y_label), fonts.label, p.height),
+                     {x0 - tick_len - gap - ytw - 2 * gap - lh / 2, p.y + p.height / 2}, fonts.label, kInk);
+  const std::string title = fit_text(ascii(o.title), fonts.title, L.image.width - 2 * gap);
   if (!title.empty()) {
     // Centred over the axes as matplotlib does, but kept inside the image.
     const int tw = text_size(title, fonts.title).width;
     int cx = p.x + p.width / 2;
-    cx = std::clamp(cx, tw / 2 + 4, L.image.width - tw / 2 - 4);
+    cx = std::clamp(cx, tw / 2 + gap, std::max(tw / 2 + gap, L.image.width - tw / 2 - gap));
     draw_text(img, title, {cx, p.y - px(14 * k)}, fonts.title, kInk, 0, 1);
   }
 }

@@ -157,9 +157,11 @@ TEST(Chart, LayoutKeepsLegendOutsidePlotAndInsideImage) {
       o.title = "layout";
       LayoutInput in;
       in.limits = {-12.5, 40.25, -3, 1000};
-      for (int i = 0; i < k; ++i)
-        in.legend.push_back(i % 7 == 0 ? "a rather long person name number " + std::to_string(i)
-                                       : "p" + std::to_string(i));
+      for (int i = 0; i < k; ++i) {
+        std::string name(i % 7 == 0 ? "a rather long person name number " : "p");
+        name += std::to_string(i);
+        in.legend.push_back(name);
+      }
       const ChartLayout L = layout_for(in, o);
       SCOPED_TRACE(std::to_string(size.width) + " labels " + std::to_string(k));
       EXPECT_TRUE(inside(L.plot, size));
@@ -393,6 +395,11 @@ TEST(Chart, DegenerateInputsDrawWithoutThrowing) {
       EXPECT_GT(non_white(img), 1000);  // at least frame, ticks and title
     }
   }
+  ChartOptions wordy = o;
+  wordy.title = std::string(400, 'T');
+  wordy.x_label = std::string(300, 'x');
+  wordy.y_label = std::string(300, 'y');
+  EXPECT_EQ(scatter_chart(same, five, {}, wordy).size(), cv::Size(o.width, o.height));
   const Extent e = data_extent(same, 0.f);
   EXPECT_LT(e.x_min, 3.0);
   EXPECT_GT(e.x_max, 3.0);
