@@ -66,7 +66,7 @@ void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools) 
   const cv::Mat gray = to_luminance(w.decoded.image);
   if (opt.faces == FaceMode::asis) {
     cv::Mat img = resize_square(gray, opt.size, opt.aspect);
-    if (opt.equalize != EqualizeMode::none) img = equalize_face(img, opt.equalize);
+    if (opt.equalize != EqualizeMode::none) img = equalize(img, opt.equalize);
     w.result.faces.push_back(FaceCrop{flatten(img), 0, std::nullopt, false});
   } else {
     if (!tools) throw std::logic_error("face mode " + std::string(face_mode_name(opt.faces)) + " needs face tools");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nodes/decode.hpp"
+#include "nodes/equalize.hpp"
 #include "nodes/resize.hpp"
 #include "nodes/scan.hpp"
 #include "nodes/store.hpp"
@@ -25,7 +26,7 @@ enum class FaceMode { asis, detect, align };
 FaceMode parse_face_mode(const std::string& s);  // asis | detect | align
 const char* face_mode_name(FaceMode m);
 
-enum class EqualizeMode { none, hist, clahe };
+using EqualizeMode = Equalize;  // none | hist | clahe (nodes/equalize.hpp)
 EqualizeMode parse_equalize(const std::string& s);  // none | hist | clahe
 const char* equalize_name(EqualizeMode m);
 

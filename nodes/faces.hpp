@@ -1,9 +1,14 @@
-// Faces: the optional detect/align part of the embed chain, and photometric normalisation.
+// Faces: the optional detect/align part of the embed chain.
 //
-// FaceTools owns the face detector and the landmark aligner; it is built once per run (the
-// 68-point model takes about a second to load) and then used read-only from every thread.
-// faces() turns one luminance frame into 0..k N×N crops: detect -> boxes; align (or crop the
-// box) -> N×N; optional equalisation.
+// FaceTools owns the face detector (dlib HOG, nodes/detect) and, for align, the 68-point
+// landmark aligner (nodes/align); it is built once per run (the models take a second or two to
+// load) and then used read-only from every thread. faces() turns one luminance frame into 0..k
+// N×N crops, ordered left to right:
+//   detect: each detected box, squared and area-resized to N×N;
+//   align:  each detected face warped so eyes and mouth sit at canonical positions
+//           (falls back to the box crop, landmarks_found = false, when landmarks are implausible).
+// A frame with no detection is retried once as a tight face crop (padded detection), which is
+// what the labelled sets (orl, tvshow) are; a frame with still no face yields no crop (no error).
 #pragma once
 
 #include <memory>
@@ -14,18 +19,16 @@
 
 namespace lumaflow {
 
-// Histogram equalisation or CLAHE of an 8-bit gray crop (none returns a copy).
-cv::Mat equalize_face(const cv::Mat& gray, EqualizeMode mode);
-
 class FaceTools {
  public:
-  // Loads what `mode` needs; throws std::runtime_error naming the missing model file and the
-  // Debian package that ships it.
-  explicit FaceTools(FaceMode mode);
+  // Loads what `mode` needs for N×N output; throws std::runtime_error naming a missing model
+  // file and the Debian package that ships it.
+  FaceTools(FaceMode mode, int size);
   ~FaceTools();
   FaceTools(const FaceTools&) = delete;
   FaceTools& operator=(const FaceTools&) = delete;
 
+  FaceMode mode() const;
   // `reduction` is the decode scale factor (boxes are reported in source pixels).
   std::vector<FaceCrop> faces(const cv::Mat& gray, int reduction, const EmbedOptions& opt) const;
 

@@ -36,7 +36,7 @@ IngestOptions EmbedFlags::options() const {
 
 std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt) {
   if (opt.embed.faces == FaceMode::asis) return nullptr;
-  return std::make_unique<FaceTools>(opt.embed.faces);
+  return std::make_unique<FaceTools>(opt.embed.faces, opt.embed.size);
 }
 
 Progress progress_bar(const std::string& what) {
