@@ -152,7 +152,9 @@ class QuadTree {
     build(y, 0, 0, n, x0, y0, x1, y1, 0);
     // Leaf points in tree order, so an exact leaf sum reads contiguous memory.
     pos_.resize(2 * static_cast<size_t>(n));
+    slot_.resize(static_cast<size_t>(n));
     for (int32_t t = 0; t < n; ++t) {
+      slot_[static_cast<size_t>(order_[static_cast<size_t>(t)])] = t;
       pos_[2 * static_cast<size_t>(t)] = y[2 * order_[static_cast<size_t>(t)]];
       pos_[2 * static_cast<size_t>(t) + 1] = y[2 * order_[static_cast<size_t>(t)] + 1];
     }
@@ -169,19 +171,16 @@ class QuadTree {
       const double d2 = dx * dx + dy * dy;
       if (nd.width2 < theta2 * d2) {
         const double q = 1.0 / (1.0 + d2);
-        const double m = nd.count * q;
+        const double m = (nd.end - nd.begin) * q;
         z += m;
         fx += m * q * dx;
         fy += m * q * dy;
       } else if (nd.child < 0) {
-        for (int32_t t = nd.begin; t < nd.end; ++t) {
-          if (order_[static_cast<size_t>(t)] == i) continue;
-          const double ex = xi - pos_[2 * static_cast<size_t>(t)], ey = yi - pos_[2 * static_cast<size_t>(t) + 1];
-          const double q = 1.0 / (1.0 + ex * ex + ey * ey);
-          z += q;
-          fx += q * q * ex;
-          fy += q * q * ey;
-        }
+        // Exact over the leaf, skipping i itself by position rather than by a test per point.
+        const int32_t self = slot_[static_cast<size_t>(i)];
+        const bool inside = self >= nd.begin && self < nd.end;
+        exact(nd.begin, inside ? self : nd.end, xi, yi, fx, fy, z);
+        if (inside) exact(self + 1, nd.end, xi, yi, fx, fy, z);
       } else {
         for (int32_t c = nd.nchild - 1; c >= 0; --c) stack[sp++] = nd.child + c;
       }
@@ -192,11 +191,20 @@ class QuadTree {
   struct Node {
     double cx, cy;        // centre of mass
     double width2;        // squared larger side of the cell
-    int32_t count;
     int32_t child;        // first of nchild consecutive non-empty children, -1 for a leaf
     int32_t nchild;
     int32_t begin, end;   // the node's points are order_[begin, end)
   };
+
+  void exact(int32_t b, int32_t e, double xi, double yi, double& fx, double& fy, double& z) const {
+    for (int32_t t = b; t < e; ++t) {
+      const double ex = xi - pos_[2 * static_cast<size_t>(t)], ey = yi - pos_[2 * static_cast<size_t>(t) + 1];
+      const double q = 1.0 / (1.0 + ex * ex + ey * ey);
+      z += q;
+      fx += q * q * ex;
+      fy += q * q * ey;
+    }
+  }
   static constexpr int32_t kLeafSize = 8;
   // Deep enough to separate any two distinct float-precision positions in practice; a leaf at
   // this depth may hold more than kLeafSize points, which are then summed exactly.
@@ -207,7 +215,6 @@ class QuadTree {
     const double w = std::max(x1 - x0, y1 - y0);
     Node nd{};
     nd.width2 = w * w;
-    nd.count = e - b;
     nd.child = -1;
     nd.begin = b;
     nd.end = e;
@@ -220,9 +227,9 @@ class QuadTree {
       sy += y[2 * p + 1];
       all_same = all_same && y[2 * p] == y[2 * f] && y[2 * p + 1] == y[2 * f + 1];
     }
-    nd.cx = sx / nd.count;
-    nd.cy = sy / nd.count;
-    if (nd.count <= kLeafSize || all_same || depth >= kMaxDepth) {
+    nd.cx = sx / (e - b);
+    nd.cy = sy / (e - b);
+    if (e - b <= kLeafSize || all_same || depth >= kMaxDepth) {
       nodes_[id] = nd;
       return;
     }
@@ -254,7 +261,7 @@ class QuadTree {
   }
 
   std::vector<Node> nodes_;
-  std::vector<int32_t> order_, scratch_;
+  std::vector<int32_t> order_, scratch_, slot_;  // slot_[i]: position of point i in order_
   std::vector<double> pos_;
 };
 

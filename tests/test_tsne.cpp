@@ -228,6 +228,25 @@ TEST(Tsne, DeterministicForSeedAndThreadCount) {
   EXPECT_FALSE(bit_identical(r1, r3));
 }
 
+TEST(Tsne, GradientNormStopEndsEachPhaseAtItsFirstCheck) {
+  // sklearn checks ‖grad‖ every 50 iterations and, when the exaggeration phase stops early,
+  // starts the second phase at the next iteration. With an unreachable norm both phases stop at
+  // their first check: iterations 0–49 exaggerated, 50–99 not, the same schedule as an explicit
+  // 50 + 50 run.
+  Labels labels;
+  const RowMatrixF x = blobs(2, 30, 4, 5.f, 4, &labels);
+  TsneOptions stop;
+  stop.perplexity = 10.f;
+  stop.min_grad_norm = 1e30f;
+  TsneOptions explicit_run;
+  explicit_run.perplexity = 10.f;
+  explicit_run.exaggeration_iters = 50;
+  explicit_run.n_iter = 100;
+  EXPECT_TRUE(bit_identical(tsne(x, stop), tsne(x, explicit_run)));
+  explicit_run.n_iter = 101;
+  EXPECT_FALSE(bit_identical(tsne(x, stop), tsne(x, explicit_run)));
+}
+
 TEST(Tsne, SmallInputsWithinSklearnLimitsWork) {
   Labels labels;
   const RowMatrixF x = blobs(2, 5, 3, 6.f, 2, &labels);  // n = 10 < 3·perplexity + 1
