@@ -420,7 +420,7 @@ RowMatrixF tsne(MatrixRefF x, const TsneOptions& opt) {
     P = detail::joint_probabilities(knn.indices, detail::binary_search_perplexity(sq, opt.perplexity, threads));
   });
   const size_t m = static_cast<size_t>(2 * n);
-  std::vector<double> update(m, 0.0), gains(m, 1.0), grad(m), attr(m), rep(m), zi(static_cast<size_t>(n));
+  std::vector<double> update(m, 0.0), gains(m, 1.0), attr(m), rep(m), zi(static_cast<size_t>(n));
   const double lr = tsne_learning_rate(n, opt);
   const double theta2 = static_cast<double>(opt.theta) * opt.theta;
   const int pass_threads = effective_threads(n, threads);
@@ -486,7 +486,7 @@ RowMatrixF tsne(MatrixRefF x, const TsneOptions& opt) {
     for (i = it; i < end; ++i) {
       const bool check = (i + 1) % kCheckEvery == 0;
       double grad_norm = 0;
-      const double error = step(exag, momentum, check || i == end - 1, grad_norm);
+      const double error = step(exag, momentum, check, grad_norm);
       if (check) {
         if (error < best) {
           best = error;
