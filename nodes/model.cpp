@@ -126,6 +126,19 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
   return m;
 }
 
+FittedModel with_space(const FittedModel& model, ClassifySpace space, const SvmOptions& svm) {
+  if (space == ClassifySpace::umapN && !model.umapn)
+    throw std::invalid_argument("with_space: the model holds no N-D UMAP");
+  FittedModel m = model;
+  m.space = space;
+  const RowMatrixF& x = space == ClassifySpace::pca     ? m.reduced
+                        : space == ClassifySpace::umap2 ? m.umap2.embedding
+                                                        : m.umapn->embedding;
+  m.svm = SvmClassifier();
+  m.svm.fit(x, m.train_labels, svm);
+  return m;
+}
+
 uint64_t store_hash(const EmbeddingStore& store) {
   uint64_t h = hash_bytes(store.all_pixels().data(), store.all_pixels().size());
   for (const auto& r : store.records()) {
