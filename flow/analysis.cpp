@@ -25,7 +25,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
-double round4(double v) { return std::round(v * 1e4) / 1e4; }
+double round4(double v) { return std::round(v * 1e4) / 1e4; }  // exact power-of-ten divisor: short decimals in JSON
 
 Json partition_scores(const Labels& truth, const Labels& clusters) {
   Json j;
