@@ -160,8 +160,11 @@ class QuadTree {
     }
   }
 
-  // Unnormalised repulsion on point i at (xi, yi); adds Σ q to z and Σ q²(y_i − y_j) to (fx, fy).
-  void repulsion(int32_t i, double xi, double yi, double theta2, double& fx, double& fy, double& z) const {
+  // Unnormalised repulsion on point i at (xi, yi); adds Σ q to z_out and Σ q²(y_i − y_j) to
+  // (fx_out, fy_out). Sums run in locals so they stay in registers (the outputs may alias).
+  void repulsion(int32_t i, double xi, double yi, double theta2, double& fx_out, double& fy_out,
+                 double& z_out) const {
+    double fx = 0, fy = 0, z = 0;
     int32_t stack[4 * kMaxDepth + 8];
     int sp = 0;
     stack[sp++] = 0;
@@ -185,6 +188,9 @@ class QuadTree {
         for (int32_t c = nd.nchild - 1; c >= 0; --c) stack[sp++] = nd.child + c;
       }
     }
+    fx_out += fx;
+    fy_out += fy;
+    z_out += z;
   }
 
  private:
@@ -197,8 +203,9 @@ class QuadTree {
   };
 
   void exact(int32_t b, int32_t e, double xi, double yi, double& fx, double& fy, double& z) const {
+    const double* pos = pos_.data();
     for (int32_t t = b; t < e; ++t) {
-      const double ex = xi - pos_[2 * static_cast<size_t>(t)], ey = yi - pos_[2 * static_cast<size_t>(t) + 1];
+      const double ex = xi - pos[2 * t], ey = yi - pos[2 * t + 1];
       const double q = 1.0 / (1.0 + ex * ex + ey * ey);
       z += q;
       fx += q * q * ex;
