@@ -17,7 +17,7 @@
 // Differences from sklearn, all on the accuracy side: the optimisation runs in double (sklearn:
 // float32); quad-tree leaves hold up to 8 points, summed exactly when the leaf is too close to be
 // summarised (sklearn: one point per leaf, so the same cells are summarised); coincident points
-// still repel each other's Z (sklearn drops points within 1e-6 of the query from the sum); the
+// still count in Z (sklearn drops points within 1e-6 of the query from the sum); the
 // perplexity search shifts each row by its nearest distance so exp() cannot underflow.
 //
 // Determinism: everything random comes from `seed`; per-point forces are computed independently
