@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <numeric>
 #include <map>
 #include <set>
 
@@ -15,6 +17,7 @@
 #include "nodes/dbscan.hpp"
 #include "nodes/hash.hpp"
 #include "nodes/knn.hpp"
+#include "nodes/parallel.hpp"
 
 namespace lumaflow {
 
@@ -33,7 +36,18 @@ RowMatrixF FittedModel::reduce(MatrixRefF raw) const {
   if (raw.cols() != dims())
     throw std::invalid_argument("model expects " + std::to_string(dims()) + "-d vectors, got " +
                                 std::to_string(raw.cols()));
-  return pca.transform(raw, whiten);
+  // Row by row (a matrix-vector product each): a batched GEMM would round differently from a
+  // single row, and a face's answer must not depend on what it is classified with.
+  RowMatrixF z(raw.rows(), pca.components.rows());
+  Eigen::VectorXf centred(raw.cols());
+  for (Eigen::Index i = 0; i < raw.rows(); ++i) {
+    centred = raw.row(i).transpose() - pca.mean;
+    z.row(i).noalias() = (pca.components * centred).transpose();
+  }
+  if (whiten)
+    for (Eigen::Index j = 0; j < z.cols(); ++j)
+      if (pca.explained_variance(j) > 0) z.col(j) /= std::sqrt(pca.explained_variance(j));
+  return z;
 }
 
 namespace {
@@ -52,6 +66,22 @@ std::vector<float> nearest_same_person(MatrixRefF z, const Labels& y) {
     for (Eigen::Index j = 0; j < nn.distances.rows(); ++j) out.push_back(nn.distances(j, 0));
   }
   return out;
+}
+
+// Per-person nearest distances of one reduced row to the training set: (nearest, ratio).
+std::pair<float, float> person_distances(const RowMatrixF& reduced, const Labels& labels, int people,
+                                         const float* row, Eigen::Index skip, Eigen::VectorXf& dist) {
+  const Eigen::Map<const Eigen::RowVectorXf> z(row, reduced.cols());
+  dist = (reduced.rowwise() - z).rowwise().norm();
+  std::vector<float> best(static_cast<size_t>(people), std::numeric_limits<float>::infinity());
+  for (Eigen::Index j = 0; j < reduced.rows(); ++j) {
+    if (j == skip) continue;
+    float& b = best[static_cast<size_t>(labels[static_cast<size_t>(j)])];
+    b = std::min(b, dist(j));
+  }
+  std::partial_sort(best.begin(), best.begin() + 2, best.end());
+  const float ratio = best[1] > 0 && std::isfinite(best[1]) ? best[0] / best[1] : 1.0f;
+  return {best[0], ratio};
 }
 
 float percentile(std::vector<float> v, float p) {
@@ -109,6 +139,21 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
 
   const std::vector<float> same = nearest_same_person(m.reduced, y);
   m.open_set_threshold = percentile(same, opt.open_set_percentile) * opt.open_set_margin;
+  {
+    // Leave-one-out ratios on at most 2,000 evenly spaced training faces (O(n) each).
+    const int people = std::max(2, *std::max_element(y.begin(), y.end()) + 1);
+    const Eigen::Index step = std::max<Eigen::Index>(1, n / 2000);
+    std::vector<Eigen::Index> picks;
+    for (Eigen::Index i = 0; i < n; i += step) picks.push_back(i);
+    std::vector<float> ratios(picks.size());
+    parallel_for(static_cast<std::ptrdiff_t>(picks.size()), opt.threads, [&](std::ptrdiff_t t) {
+      Eigen::VectorXf dist;
+      const Eigen::Index i = picks[static_cast<size_t>(t)];
+      const RowMatrixF row = m.reduced.row(i);
+      ratios[static_cast<size_t>(t)] = person_distances(m.reduced, y, people, row.data(), i, dist).second;
+    });
+    m.open_set_ratio = percentile(ratios, opt.open_set_ratio_percentile);
+  }
   // Unknown faces of one new person should lie about as close together as a known person's do.
   m.unknown_eps = percentile(same, 50.f) * opt.open_set_margin;
   if (!(m.unknown_eps > 0)) m.unknown_eps = m.open_set_threshold;
@@ -186,7 +231,26 @@ std::vector<Classification> classify(const FittedModel& m, MatrixRefF raw, int t
   std::vector<Classification> out(static_cast<size_t>(nq));
   if (nq == 0) return out;
   const int k = static_cast<int>(std::min<Eigen::Index>(m.knn_k, m.reduced.rows()));
-  const KnnResult nn = exact_knn(z, m.reduced, k, false, threads);
+  // Distances one row at a time (a face's answer must not depend on its batch): the k nearest
+  // training faces, and the nearest / second-nearest person for the open-set ratio.
+  const int people = std::max(2, *std::max_element(m.train_labels.begin(), m.train_labels.end()) + 1);
+  KnnResult nn;
+  nn.indices.resize(nq, k);
+  nn.distances.resize(nq, k);
+  std::vector<float> ratio(static_cast<size_t>(nq));
+  parallel_for(nq, threads, [&](std::ptrdiff_t i) {
+    Eigen::VectorXf dist;
+    const RowMatrixF row = z.row(i);
+    ratio[static_cast<size_t>(i)] = person_distances(m.reduced, m.train_labels, people, row.data(), -1, dist).second;
+    std::vector<int32_t> idx(static_cast<size_t>(dist.size()));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                      [&](int32_t a, int32_t b) { return dist(a) < dist(b) || (dist(a) == dist(b) && a < b); });
+    for (int j = 0; j < k; ++j) {
+      nn.indices(i, j) = idx[static_cast<size_t>(j)];
+      nn.distances(i, j) = dist(idx[static_cast<size_t>(j)]);
+    }
+  });
   const RowMatrixF place = umap_transform(m.umap2, z);
   RowMatrixF placen;
   if (m.space == ClassifySpace::umapN) placen = umap_transform(*m.umapn, z);
@@ -197,7 +261,8 @@ std::vector<Classification> classify(const FittedModel& m, MatrixRefF raw, int t
     c.label = p.label;
     c.confidence = p.confidence;
     c.nearest = nn.distances(i, 0);
-    c.known = c.nearest <= m.open_set_threshold;
+    c.ratio = ratio[static_cast<size_t>(i)];
+    c.known = c.nearest <= m.open_set_threshold && c.ratio <= m.open_set_ratio;
     c.umap_x = place(i, 0);
     c.umap_y = place(i, 1);
     for (int j = 0; j < k; ++j) {
@@ -321,6 +386,7 @@ void save_model(const std::filesystem::path& path, const FittedModel& m) {
   mb.add_dbscan_labels(dbl);
   mb.add_dbscan_eps(m.dbscan_eps);
   mb.add_heldout_accuracy(m.heldout_accuracy);
+  mb.add_open_set_ratio(m.open_set_ratio);
   b.Finish(mb.Finish(), fb::ModelIdentifier());
 
   const std::filesystem::path tmp = path.string() + ".tmp";
@@ -395,6 +461,7 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.dbscan_labels = get_vec(f->dbscan_labels());
   m.dbscan_eps = f->dbscan_eps();
   m.heldout_accuracy = f->heldout_accuracy();
+  m.open_set_ratio = f->open_set_ratio();
   // Cross-checks the Verifier cannot make.
   const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
   const int d = m.prep.image_size * m.prep.image_size;

@@ -6,9 +6,14 @@
 //   UMAP 2-D on the reduced vectors (placing and drawing) [+ UMAP N-D when classifying there]
 //   RBF SVM in the classify space (pca | umap2 | umapN); kNN (exact, k = knn_k) in the reduced
 //   space for the reported neighbours and the open-set test.
-// Open set, calibrated on the training data: for every training face the distance to its
-// nearest other face of the same person (reduced space); the threshold is a high percentile of
-// those, times a margin. A new face whose nearest training face is farther is "unknown".
+// Open set, calibrated on the training data (leave-one-out over the training faces):
+//  - distance: the distance to the nearest other face of the same person; threshold = a high
+//    percentile of those × a margin. A face farther than that from every training face is unknown.
+//  - ratio: distance to the nearest person / distance to the second-nearest person (each
+//    person's nearest face); known faces sit clearly closer to one person than to the next,
+//    strangers sit between several. threshold = the same percentile of the training ratios.
+//    In raw pixel space this separates poorly (see the README's figures); it is the stronger of
+//    the two tests there.
 // Classify is per face: the result never depends on what else is classified with it (UMAP
 // transform is seeded from the face's own bytes). Cost per face: O(d·k) projection +
 // O(n·k) kNN + UMAP transform (O(k_nn · epochs)) + SVM (O(support vectors · dims)).
@@ -48,7 +53,8 @@ struct ModelOptions {
   SvmOptions svm;                    // C 1, gamma "scale" (computed in the classify space)
   int knn_k = 5;                     // neighbours reported per face
   float open_set_percentile = 99.f;  // of within-person nearest-neighbour distances
-  float open_set_margin = 1.15f;     // threshold = percentile × margin
+  float open_set_margin = 1.15f;     // distance threshold = percentile × margin
+  float open_set_ratio_percentile = 97.0f;  // of training nearest/second-person ratios
   int min_faces = 5;                 // DBSCAN minPts among unknown faces (a proposed identity)
   uint64_t seed = 42;
   int threads = 0;
@@ -69,6 +75,7 @@ struct FittedModel {
   SvmClassifier svm;
   int knn_k = 5;
   float open_set_threshold = 0;
+  float open_set_ratio = 1;              // nearest/second-person distance ratio above this -> unknown
   float open_set_percentile = 99.f;
   int min_faces = 5;
   float unknown_eps = 0;                 // DBSCAN eps among unknowns (reduced space)
@@ -92,6 +99,7 @@ struct Classification {
   float confidence = 0;         // SVM confidence in [0, 1]
   bool known = false;           // false: farther than the open-set threshold from every training face
   float nearest = 0;            // distance to the nearest training face (reduced space)
+  float ratio = 0;              // nearest-person / second-nearest-person distance
   float umap_x = 0, umap_y = 0; // 2-D UMAP position
   std::vector<Neighbor> neighbors;
 };
