@@ -59,7 +59,11 @@ struct State {
 
 class Stages {
  public:
-  Stages(const AnalysisOptions& opt, const std::filesystem::path& out, State& st) : opt_(opt), out_(out), st_(st) {}
+  Stages(const AnalysisOptions& opt, const std::filesystem::path& out, State& st) : opt_(opt), out_(out), st_(st) {
+    // trustworthiness needs k < n/2: small sets get the largest k that is defined.
+    const int n = static_cast<int>(st.store->size());
+    trust_k_ = std::max(1, std::min(opt.trust_k, (n - 1) / 2 - 1));
+  }
 
   // Times a stage and records it under `name`.
   template <class Fn>
@@ -176,8 +180,8 @@ class Stages {
       st_.umap = umap_fit(st_.space, u).embedding;
     });
     timed("umap_trustworthiness", [&] {
-      st_.umap_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.umap, opt_.trust_k, opt_.threads));
-      st_.umap_j["trust_k"] = opt_.trust_k;
+      st_.umap_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.umap, trust_k_, opt_.threads));
+      st_.umap_j["trust_k"] = trust_k_;
       st_.umap_j["n_neighbors"] = opt_.umap.n_neighbors;
       st_.umap_j["min_dist"] = opt_.umap.min_dist;
     });
@@ -248,8 +252,8 @@ class Stages {
       st_.tsne_j["perplexity"] = t.perplexity;
     });
     timed("tsne_trustworthiness", [&] {
-      st_.tsne_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.tsne, opt_.trust_k, opt_.threads));
-      st_.tsne_j["trust_k"] = opt_.trust_k;
+      st_.tsne_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.tsne, trust_k_, opt_.threads));
+      st_.tsne_j["trust_k"] = trust_k_;
     });
     if (opt_.run_charts)
       timed("chart_tsne", [&] {
@@ -320,6 +324,7 @@ class Stages {
   State& st_;
   std::mutex mutex_;
   std::map<std::string, double> seconds_;
+  int trust_k_ = 10;
 };
 
 double peak_rss_mb() {

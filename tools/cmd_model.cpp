@@ -77,6 +77,12 @@ struct ClassifyArgs {
   int threads = 0;
 };
 
+std::string folder_name(const std::string& dir) {
+  std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename().string();
+}
+
 // One input frame's faces and their answers, in input order.
 struct FrameAnswers {
   FrameResult frame;
@@ -110,7 +116,9 @@ int run_classify(const ClassifyArgs& a) {
       for (const auto& e : s.entries) {
         entries.push_back(e);
         entries.back().rel = (std::filesystem::path(in) / e.rel).string();
-        truth.push_back(e.label >= 0 ? s.labels[static_cast<size_t>(e.label)] : "");
+        // Images directly in a folder named after a person are that person's.
+        truth.push_back(e.label >= 0 ? s.labels[static_cast<size_t>(e.label)]
+                                     : folder_name(in));
       }
     } else {
       ScanEntry e;

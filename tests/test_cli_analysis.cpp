@@ -1,0 +1,82 @@
+// End to end: synth -> analyze -> fit -> classify through the real binary.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <sstream>
+
+#include "cli_util.hpp"
+#include "test_util.hpp"
+
+using namespace lumaflow;
+using test::run_cli;
+using test::shell_quote;
+
+TEST(CliAnalysis, SynthAnalyzeFitClassify) {
+  test::TempDir dir;
+  const std::string faces = (dir / "faces").string(), out = (dir / "out").string();
+  auto r = run_cli("synth " + shell_quote(faces) + " --identities 4 --per 10 --size 96 --seed 3 --variation 0.3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run_cli("analyze -id " + shell_quote(faces) + " -ou " + shell_quote(out) + " --size 48 --folds 3 --seed 5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("DBSCAN clusters: ", 0), 0u) << r.out;  // the prototype's first line
+  std::ifstream in(dir / "out" / "report.json");
+  ASSERT_TRUE(in.good());
+  const auto rep = nlohmann::json::parse(in);
+  EXPECT_EQ(rep["vectors"]["count"].get<int>(), 40);
+  EXPECT_EQ(rep["vectors"]["dims"].get<int>(), 48 * 48);
+  for (const char* k : {"dbscan", "umap", "tsne", "classification", "heldout", "seconds"}) EXPECT_TRUE(rep.contains(k)) << k;
+  EXPECT_GE(rep["dbscan"]["sweep"].size(), 40u);
+  const double trust = rep["umap"]["trustworthiness"].get<double>();
+  EXPECT_GT(trust, 0.5);
+  EXPECT_LE(trust, 1.0);
+  for (const char* png : {"tsne_2304.png", "umap_2304.png", "umap_2304_kde.png", "umap_svm_boundaries.png", "atlas.png",
+                          "dbscan_eps_sweep.png"}) {
+    const cv::Mat img = cv::imread((dir / "out" / png).string());
+    EXPECT_FALSE(img.empty()) << png;
+  }
+  // Fit on the same folder, classify two of its images.
+  const std::string model = (dir / "f.model").string();
+  r = run_cli("fit " + shell_quote(faces) + " -o " + shell_quote(model) + " --size 48 --pca 20");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("held-out accuracy"), std::string::npos) << r.err;
+  r = run_cli("classify " + shell_quote(model) + " " + shell_quote(faces + "/person_01/img_003.png") + " " +
+              shell_quote(faces + "/person_02"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* k : {"path", "label", "confidence", "status", "umap", "neighbors", "ms"}) EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["umap"].size(), 2u);
+    ++n;
+  }
+  EXPECT_EQ(n, 11);
+  EXPECT_NE(r.err.find("accuracy against folder names"), std::string::npos) << r.err;
+  // CSV alternative, and a model refusing input prepared another way.
+  r = run_cli("classify --format csv " + shell_quote(model) + " " + shell_quote(faces + "/person_01/img_003.png"));
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("path,face,label", 0), 0u) << r.out;
+  r = run_cli("classify --faces align " + shell_quote(model) + " " + shell_quote(faces + "/person_01/img_003.png"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--faces asis"), std::string::npos) << r.err;
+  // A damaged model is refused with one line.
+  test::write_text(dir / "bad.model", "not a model at all, not at all");
+  r = run_cli("classify " + shell_quote((dir / "bad.model").string()) + " " + shell_quote(faces));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("bad.model"), std::string::npos) << r.err;
+}
+
+TEST(CliAnalysis, SkipsStagesOnRequest) {
+  test::TempDir dir;
+  const std::string faces = (dir / "faces").string(), out = (dir / "out").string();
+  ASSERT_EQ(run_cli("synth " + shell_quote(faces) + " --identities 3 --per 6 --size 64").code, 0);
+  const auto r = run_cli("analyze " + shell_quote(faces) + " -o " + shell_quote(out) +
+                         " --size 32 --no-tsne --no-heldout --no-atlas --no-sweep --folds 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out" / "tsne_1024.png"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "out" / "atlas.png"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "out" / "umap_1024.png"));
+}
