@@ -107,6 +107,12 @@ class Stages {
         po.threads = opt_.threads;
         st_.space = fit_pca(st_.raw, po).transform(st_.raw);
         st_.space_name = "pca" + std::to_string(st_.space.cols());
+      } else if (st_.raw.cols() > st_.raw.rows()) {
+        // n points span at most n − 1 dimensions: an exact PCA keeping them all is a rotation,
+        // so every distance (kNN, t-SNE, UMAP, trustworthiness, 1-NN, SVM kernels) is unchanged
+        // while each distance pass costs n − 1 instead of d multiply-adds per pair.
+        st_.space = span_coordinates(st_.raw);
+        st_.space_name = "raw";
       } else {
         st_.space = st_.raw;
         st_.space_name = "raw";
@@ -114,11 +120,16 @@ class Stages {
     });
   }
 
+  // DBSCAN L2-normalises rows, which a rotation does not commute with: give it the raw rows
+  // (or the PCA reduction for large sets).
+  const RowMatrixF& dbscan_input() const { return st_.raw.rows() > opt_.raw_max ? st_.space : st_.raw; }
+
   void dbscan_stage() {
     timed("dbscan", [&] {
       DbscanOptions d = opt_.dbscan;
       d.threads = opt_.threads;
-      const Labels c = dbscan(st_.space, d);
+      const RowMatrixF& x = dbscan_input();
+      const Labels c = dbscan(x, d);
       Json j = partition_scores(st_.labels, c);
       j["eps"] = d.eps;
       j["min_pts"] = d.min_pts;
@@ -129,9 +140,10 @@ class Stages {
     if (!opt_.run_sweep) return;
     timed("dbscan_sweep", [&] {
       const int k = opt_.dbscan.min_pts;
-      const float suggested = suggest_eps(st_.space, k, opt_.dbscan.normalize, opt_.threads);
+      const RowMatrixF& x = dbscan_input();
+      const float suggested = suggest_eps(x, k, opt_.dbscan.normalize, opt_.threads);
       const float top = std::max({opt_.dbscan.eps * 1.2f, suggested * 2.0f, 0.05f});
-      RadiusNeighborhoods rn(st_.space, top, opt_.dbscan.normalize, opt_.threads);
+      RadiusNeighborhoods rn(x, top, opt_.dbscan.normalize, opt_.threads);
       Json sj = partition_scores(st_.labels, rn.dbscan(suggested, k));
       sj["eps"] = round4(suggested);
       sj["min_pts"] = k;
@@ -221,7 +233,7 @@ class Stages {
       };
       chart("umap_svm_boundaries.png",
             decision_chart(st_.umap, st_.labels, st_.names, predict,
-                           chart_options("RBF SVM decision regions on the 2-D UMAP points", "UMAP 1", "UMAP 2")));
+                           chart_options("RBF SVM decision regions on the 2-D UMAP points", "UMAP 1", "UMAP 2"), 200));
     });
   }
 
@@ -270,10 +282,13 @@ class Stages {
       if (st_.labels[i] >= 0) idx.push_back(static_cast<int>(i));
     const RowMatrixF x = take_rows(st_.space, idx);
     const Labels y = take(st_.labels, idx);
+    // gamma "scale" depends on the coordinates, not only on distances: SVM sees the raw rows
+    // (kfold_svm_accuracy rotates them itself, computing gamma from the raw training fold).
+    const RowMatrixF svm_raw = st_.raw.rows() > opt_.raw_max ? x : take_rows(st_.raw, idx);
     timed("loo_1nn", [&] { st_.classify_j["loo_1nn_" + st_.space_name] = round4(loo_1nn_accuracy(x, y, opt_.threads)); });
     if (opt_.run_svm)
       timed("svm_kfold_raw", [&] {
-        st_.classify_j["svm_kfold_" + st_.space_name] = round4(kfold_svm_accuracy(x, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
+        st_.classify_j["svm_kfold_" + st_.space_name] = round4(kfold_svm_accuracy(x, svm_raw, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
       });
     st_.classify_j["folds"] = opt_.folds;
   }

@@ -40,32 +40,29 @@ double scale_gamma(MatrixRefF x) {
 
 }  // namespace
 
-double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t seed, const SvmOptions& svm, int threads) {
+double kfold_svm_accuracy(MatrixRefF coords, MatrixRefF raw, const Labels& y, int folds, uint64_t seed,
+                          const SvmOptions& svm, int threads) {
   const std::vector<int> fold = stratified_folds(y, folds, seed);
-  // Lossless rotation into the data's own span when that is smaller than d.
-  RowMatrixF rotated;
-  const bool rotate = x.cols() > x.rows();
-  if (rotate) {
-    PcaOptions po;
-    po.components = static_cast<int>(x.rows() - 1);
-    po.threads = threads;
-    rotated = fit_pca(x, po).transform(x);
-  }
   int correct = 0, total = 0;
   for (int f = 0; f < folds; ++f) {
     std::vector<int> tr, te;
     for (size_t i = 0; i < y.size(); ++i) (fold[i] == f ? te : tr).push_back(static_cast<int>(i));
     if (te.empty() || tr.empty()) continue;
     SvmOptions o = svm;
-    if (o.gamma < 0) o.gamma = scale_gamma(take_rows(x, tr));  // on the raw training fold
-    const RowMatrixF& space = rotate ? rotated : RowMatrixF(x);
+    if (o.gamma < 0) o.gamma = scale_gamma(take_rows(raw, tr));  // on the raw training fold, as sklearn
     SvmClassifier c;
-    c.fit(take_rows(space, tr), take(y, tr), o);
-    const auto pred = c.predict(take_rows(space, te), threads);
+    c.fit(take_rows(coords, tr), take(y, tr), o);
+    const auto pred = c.predict(take_rows(coords, te), threads);
     for (size_t i = 0; i < te.size(); ++i) correct += pred[i].label == y[static_cast<size_t>(te[i])];
     total += static_cast<int>(te.size());
   }
   return total ? static_cast<double>(correct) / total : 0.0;
+}
+
+double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t seed, const SvmOptions& svm, int threads) {
+  // Lossless rotation into the data's own span when that is smaller than d.
+  if (x.cols() > x.rows()) return kfold_svm_accuracy(span_coordinates(x), x, y, folds, seed, svm, threads);
+  return kfold_svm_accuracy(x, x, y, folds, seed, svm, threads);
 }
 
 namespace {

@@ -20,6 +20,11 @@ namespace lumaflow {
 double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t seed, const SvmOptions& svm = {},
                           int threads = 0);
 
+// Same, when the caller already holds isometric coordinates of the raw rows (span_coordinates):
+// the SVM runs on `coords`, gamma "scale" is computed from the raw training rows.
+double kfold_svm_accuracy(MatrixRefF coords, MatrixRefF raw, const Labels& y, int folds, uint64_t seed,
+                          const SvmOptions& svm = {}, int threads = 0);
+
 struct SpaceScore {
   double accuracy = 0;         // correct and known / test faces
   double closed_accuracy = 0;  // correct label, ignoring the open-set decision

@@ -226,4 +226,25 @@ RowMatrixF PcaModel::inverse_transform(MatrixRefF z, bool whiten) const {
   return out;
 }
 
+RowMatrixF span_coordinates(MatrixRefF x) {
+  const Eigen::Index n = x.rows();
+  if (n < 2) return RowMatrixF::Zero(n, 1);
+  const Eigen::RowVectorXf mean = x.colwise().mean();
+  const RowMatrixF xc = x.rowwise() - mean;
+  const Eigen::MatrixXd gram = (xc * xc.transpose()).cast<double>();
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(gram);
+  const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
+  const double tol = std::max(lambda.maxCoeff(), 0.0) * 1e-10;
+  Eigen::Index r = 0;
+  for (Eigen::Index j = 0; j < n; ++j) r += lambda(j) > tol;
+  RowMatrixF out(n, std::max<Eigen::Index>(r, 1));
+  out.setZero();
+  for (Eigen::Index j = 0, c = 0; j < n; ++j) {
+    const Eigen::Index src = n - 1 - j;  // descending variance
+    if (lambda(src) <= tol) continue;
+    out.col(c++) = (eig.eigenvectors().col(src) * std::sqrt(lambda(src))).cast<float>();
+  }
+  return out;
+}
+
 }  // namespace lumaflow

@@ -46,4 +46,10 @@ struct PcaModel {
 
 PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt);
 
+// Coordinates of the rows inside their own (centred) span: an n × r matrix, r ≤ n − 1, whose
+// pairwise Euclidean distances equal those of x (an isometry: PCA scores with every non-zero
+// component). From the n×n Gram matrix, so O(n²·d) time and O(n²) memory: for n ≤ a few
+// thousand, it lets every distance-based stage run in r instead of d dimensions.
+RowMatrixF span_coordinates(MatrixRefF x);
+
 }  // namespace lumaflow
