@@ -10,29 +10,54 @@
 
 #include "nodes/parallel.hpp"
 
-// hnswlib.h defines a few CPU-feature helpers (cpuid, xgetbv, AVXCapable, AVX512Capable) as
-// non-inline functions at global scope, so two translation units including it fail to link.
-// Renaming them here keeps this file link-compatible with any other user of the header.
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#include <x86intrin.h>
-#endif
-#define cpuid lumaflow_ann_hnsw_cpuid
-#define xgetbv lumaflow_ann_hnsw_xgetbv
-#define AVXCapable lumaflow_ann_hnsw_AVXCapable
-#define AVX512Capable lumaflow_ann_hnsw_AVX512Capable
+// hnswlib 0.6's SSE code path prefetches through the entry one past the end of a neighbour
+// list, a heap over-read that AddressSanitizer rightly reports (nmslib/hnswlib#107, #578). With
+// NO_MANUAL_VECTORIZATION that path (and its global non-inline cpuid helpers, which break
+// linking when two files include the header) is compiled out; the distance function below,
+// written so the compiler vectorises it, takes the place of hnswlib's SSE one.
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
-#undef cpuid
-#undef xgetbv
-#undef AVXCapable
-#undef AVX512Capable
 
 namespace lumaflow {
+
+namespace {
+
+// Squared Euclidean distance summed in 8 independent lanes: vectorisable without -ffast-math,
+// and a fixed summation order, so distances do not depend on how the data are batched.
+class LaneL2Space final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit LaneL2Space(size_t dim) : dim_(dim) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return &distance; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  static float distance(const void* pa, const void* pb, const void* param) {
+    const auto* a = static_cast<const float*>(pa);
+    const auto* b = static_cast<const float*>(pb);
+    const size_t d = *static_cast<const size_t*>(param);
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8)
+      for (size_t l = 0; l < 8; ++l) {
+        const float t = a[i + l] - b[i + l];
+        lane[l] += t * t;
+      }
+    for (size_t l = 0; i < d; ++i, ++l) {
+      const float t = a[i] - b[i];
+      lane[l] += t * t;
+    }
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+  }
+  size_t dim_;
+};
+
+}  // namespace
 
 struct AnnIndex::Impl {
   AnnOptions options;
   Eigen::Index n = 0, d = 0;
-  std::unique_ptr<hnswlib::L2Space> space;
+  std::unique_ptr<LaneL2Space> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index;
 };
 
@@ -68,7 +93,7 @@ AnnIndex::AnnIndex(MatrixRefF data, const AnnOptions& options) : impl_(std::make
   impl_->options = options;
   impl_->n = data.rows();
   impl_->d = data.cols();
-  impl_->space = std::make_unique<hnswlib::L2Space>(static_cast<size_t>(data.cols()));
+  impl_->space = std::make_unique<LaneL2Space>(static_cast<size_t>(data.cols()));
   impl_->index = std::make_unique<hnswlib::HierarchicalNSW<float>>(
       impl_->space.get(), static_cast<size_t>(data.rows()), static_cast<size_t>(options.M),
       static_cast<size_t>(options.ef_construction), static_cast<size_t>(options.seed));

@@ -10,7 +10,11 @@ std::string name_of(const FittedModel& m, int label) {
   return label >= 0 && static_cast<size_t>(label) < m.labels.size() ? m.labels[static_cast<size_t>(label)] : "";
 }
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
+// Divides by an exact power of ten so the printed value is the short decimal, not 20.506700000000002.
+double round_to(double v, double step) {
+  const double scale = std::round(1.0 / step);
+  return std::round(v * scale) / scale;
+}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;

@@ -103,6 +103,10 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt);
 // Fits on a store (labelled records only); records preprocessing, label names and store hash.
 FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt);
 
+// The same model classifying in another space: the SVM is retrained there (for umapN the model
+// must hold the N-D UMAP). Identical to fit_model with that space, without refitting PCA/UMAP.
+FittedModel with_space(const FittedModel& model, ClassifySpace space, const SvmOptions& svm = {});
+
 // Classifies raw vectors (rows). Each row's result is independent of the others.
 std::vector<Classification> classify(const FittedModel& model, MatrixRefF raw, int threads = 1);
 

@@ -6,7 +6,7 @@
 // Solvers: "exact" eigen-solves the smaller of the Gram matrix Xc·Xcᵀ (n×n) or the covariance
 // Xcᵀ·Xc (d×d) — O(n·m·d) for m = min(n, d), exact to float GEMM precision; "randomized" is
 // Halko–Martinsson–Tropp with power iterations — O((2q+4)·n·d·(k+p)), never holds more than a
-// tile of the centred data. Auto picks exact when min(n, d) <= 2000 (or when k+p nearly spans
+// tile of the centred data. Auto picks exact when min(n, d) <= 1000 (or when k+p nearly spans
 // the data), randomized otherwise.
 // Determinism: the random test matrix comes only from `seed`, GEMMs run on tiles of fixed shape,
 // and each axis is sign-fixed so its largest-magnitude entry is positive: the same input and

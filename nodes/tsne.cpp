@@ -3,9 +3,11 @@
 #include <Eigen/Eigenvalues>
 #include <Eigen/QR>
 #include <algorithm>
+#include <barrier>
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -160,8 +162,11 @@ class QuadTree {
     }
   }
 
-  // Unnormalised repulsion on point i at (xi, yi); adds Σ q to z and Σ q²(y_i − y_j) to (fx, fy).
-  void repulsion(int32_t i, double xi, double yi, double theta2, double& fx, double& fy, double& z) const {
+  // Unnormalised repulsion on point i at (xi, yi); adds Σ q to z_out and Σ q²(y_i − y_j) to
+  // (fx_out, fy_out). Sums run in locals so they stay in registers (the outputs may alias).
+  void repulsion(int32_t i, double xi, double yi, double theta2, double& fx_out, double& fy_out,
+                 double& z_out) const {
+    double fx = 0, fy = 0, z = 0;
     int32_t stack[4 * kMaxDepth + 8];
     int sp = 0;
     stack[sp++] = 0;
@@ -185,6 +190,9 @@ class QuadTree {
         for (int32_t c = nd.nchild - 1; c >= 0; --c) stack[sp++] = nd.child + c;
       }
     }
+    fx_out += fx;
+    fy_out += fy;
+    z_out += z;
   }
 
  private:
@@ -197,8 +205,9 @@ class QuadTree {
   };
 
   void exact(int32_t b, int32_t e, double xi, double yi, double& fx, double& fy, double& z) const {
+    const double* pos = pos_.data();
     for (int32_t t = b; t < e; ++t) {
-      const double ex = xi - pos_[2 * static_cast<size_t>(t)], ey = yi - pos_[2 * static_cast<size_t>(t) + 1];
+      const double ex = xi - pos[2 * t], ey = yi - pos[2 * t + 1];
       const double q = 1.0 / (1.0 + ex * ex + ey * ey);
       z += q;
       fx += q * q * ex;
@@ -265,7 +274,8 @@ class QuadTree {
   std::vector<double> pos_;
 };
 
-// Threads worth using for a per-point pass: spawning costs more than a few hundred points take.
+// Threads worth using for the per-point force passes: below ~128 points a share is too small to
+// pay for the synchronisation.
 int effective_threads(Eigen::Index n, int threads) {
   const int t = resolve_threads(threads);
   return static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(t, n / 128)));
@@ -423,44 +433,67 @@ RowMatrixF tsne(MatrixRefF x, const TsneOptions& opt) {
   std::vector<double> update(m, 0.0), gains(m, 1.0), attr(m), rep(m), zi(static_cast<size_t>(n));
   const double lr = tsne_learning_rate(n, opt);
   const double theta2 = static_cast<double>(opt.theta) * opt.theta;
-  const int pass_threads = effective_threads(n, threads);
   const int n_iter = opt.n_iter;
   const int explore = std::min(opt.exaggeration_iters, n_iter);
 
-  // One iteration: gradient at y (exaggeration exag), optional KL, then the gains/momentum step.
-  auto step = [&](double exag, double momentum, bool want_error, double& grad_norm) {
-    const QuadTree tree(y.data(), static_cast<int32_t>(n));
-    parallel_chunks(n, pass_threads, [&](std::ptrdiff_t b, std::ptrdiff_t e) {
-      for (std::ptrdiff_t i = b; i < e; ++i) {
-        const double xi = y(i, 0), yi = y(i, 1);
-        double ax = 0, ay = 0;
-        for (int64_t t = P.indptr[static_cast<size_t>(i)]; t < P.indptr[static_cast<size_t>(i) + 1]; ++t) {
-          const int32_t j = P.indices[static_cast<size_t>(t)];
-          const double dx = xi - y(j, 0), dy = yi - y(j, 1);
-          const double pq = P.values[static_cast<size_t>(t)] / (1.0 + dx * dx + dy * dy);
-          ax += pq * dx;
-          ay += pq * dy;
-        }
-        attr[2 * static_cast<size_t>(i)] = ax;
-        attr[2 * static_cast<size_t>(i) + 1] = ay;
-        double fx = 0, fy = 0, z = 0;
-        tree.repulsion(static_cast<int32_t>(i), xi, yi, theta2, fx, fy, z);
-        rep[2 * static_cast<size_t>(i)] = fx;
-        rep[2 * static_cast<size_t>(i) + 1] = fy;
-        zi[static_cast<size_t>(i)] = z;
+  // sklearn's _gradient_descent, twice: the exaggerated phase (momentum 0.5), then the rest
+  // (momentum 0.8) from the iteration after the first one stopped. Progress (KL) and the gradient
+  // norm are checked every kCheckEvery iterations; each phase starts with a fresh best error.
+  struct Phase {
+    int end;
+    double exag, momentum;
+    int without_progress;
+    double best;
+    int best_iter;
+  };
+  auto second_phase = [&](int start) {
+    return Phase{n_iter, 1.0, 0.8, kIterWithoutProgress, std::numeric_limits<double>::max(), start};
+  };
+  Phase phase = explore > 0 ? Phase{explore, opt.early_exaggeration, 0.5, explore, std::numeric_limits<double>::max(), 0}
+                            : second_phase(0);
+  bool in_first = explore > 0;
+  int it = 0;
+  bool done = false;
+  std::unique_ptr<QuadTree> tree;
+  std::exception_ptr failure;
+
+  // Forces on points [b, e) at the current y: exact sparse attraction, Barnes-Hut repulsion.
+  auto forces = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+    for (std::ptrdiff_t i = b; i < e; ++i) {
+      const double xi = y(i, 0), yi = y(i, 1);
+      double ax = 0, ay = 0;
+      for (int64_t t = P.indptr[static_cast<size_t>(i)]; t < P.indptr[static_cast<size_t>(i) + 1]; ++t) {
+        const int32_t j = P.indices[static_cast<size_t>(t)];
+        const double dx = xi - y(j, 0), dy = yi - y(j, 1);
+        const double pq = P.values[static_cast<size_t>(t)] / (1.0 + dx * dx + dy * dy);
+        ax += pq * dx;
+        ay += pq * dy;
       }
-    });
+      attr[2 * static_cast<size_t>(i)] = ax;
+      attr[2 * static_cast<size_t>(i) + 1] = ay;
+      double fx = 0, fy = 0, z = 0;
+      tree->repulsion(static_cast<int32_t>(i), xi, yi, theta2, fx, fy, z);
+      rep[2 * static_cast<size_t>(i)] = fx;
+      rep[2 * static_cast<size_t>(i) + 1] = fy;
+      zi[static_cast<size_t>(i)] = z;
+    }
+  };
+
+  // The serial part of iteration `it`: Z, optional KL, the gains/momentum step, the stopping
+  // rules; then the tree for the next iteration (or done).
+  auto advance = [&] {
+    const bool check = (it + 1) % kCheckEvery == 0;
     double z = 0;
     for (double v : zi) z += v;  // fixed order: identical for any thread count
     z = std::max(z, std::numeric_limits<double>::min());
     double error = 0;
-    if (want_error) {
-      // KL(P‖Q) over the sparse P, as sklearn's Barnes-Hut error (uses the exaggerated P).
+    if (check) {
+      // KL(P‖Q) over the sparse P, as sklearn's Barnes-Hut error (with the exaggerated P).
       for (Eigen::Index i = 0; i < n; ++i)
         for (int64_t t = P.indptr[static_cast<size_t>(i)]; t < P.indptr[static_cast<size_t>(i) + 1]; ++t) {
           const int32_t j = P.indices[static_cast<size_t>(t)];
           const double dx = y(i, 0) - y(j, 0), dy = y(i, 1) - y(j, 1);
-          const double p = exag * P.values[static_cast<size_t>(t)];
+          const double p = phase.exag * P.values[static_cast<size_t>(t)];
           const double q = 1.0 / ((1.0 + dx * dx + dy * dy) * z);
           error += p * std::log(std::max(p, double{FLT_MIN}) / std::max(q, double{FLT_MIN}));
         }
@@ -468,40 +501,58 @@ RowMatrixF tsne(MatrixRefF x, const TsneOptions& opt) {
     double norm2 = 0;
     for (size_t c = 0; c < m; ++c) {
       // dC/dy_i = 4 (exag Σ p_ij q_ij (y_i − y_j) − Σ q_ij² (y_i − y_j) / Z), q unnormalised.
-      const double g = 4.0 * (exag * attr[c] - rep[c] / z);
+      const double g = 4.0 * (phase.exag * attr[c] - rep[c] / z);
       norm2 += g * g;
       gains[c] = (update[c] * g < 0.0) ? gains[c] + 0.2 : std::max(gains[c] * 0.8, kMinGain);
-      update[c] = momentum * update[c] - lr * gains[c] * g;
+      update[c] = phase.momentum * update[c] - lr * gains[c] * g;
       y.data()[c] += update[c];
     }
-    grad_norm = std::sqrt(norm2);
-    return error;
-  };
-
-  // sklearn's _gradient_descent: progress and gradient norm are checked every kCheckEvery
-  // iterations; each phase starts with a fresh best error.
-  auto descend = [&](int it, int end, double exag, double momentum, int without_progress) {
-    double best = std::numeric_limits<double>::max();
-    int best_iter = it, i = it;
-    for (i = it; i < end; ++i) {
-      const bool check = (i + 1) % kCheckEvery == 0;
-      double grad_norm = 0;
-      const double error = step(exag, momentum, check, grad_norm);
-      if (check) {
-        if (error < best) {
-          best = error;
-          best_iter = i;
-        } else if (i - best_iter > without_progress) {
-          break;
-        }
-        if (grad_norm <= opt.min_grad_norm) break;
+    bool stop = false;
+    if (check) {
+      if (error < phase.best) {
+        phase.best = error;
+        phase.best_iter = it;
+      } else if (it - phase.best_iter > phase.without_progress) {
+        stop = true;
+      }
+      stop = stop || std::sqrt(norm2) <= opt.min_grad_norm;
+    }
+    ++it;
+    if (stop || it >= phase.end) {
+      if (in_first && it < n_iter) {
+        in_first = false;
+        phase = second_phase(it);
+      } else {
+        done = true;
       }
     }
-    return std::min(i, end - 1);
+    if (!done) tree = std::make_unique<QuadTree>(y.data(), static_cast<int32_t>(n));
   };
 
-  int last = explore > 0 ? descend(0, explore, opt.early_exaggeration, 0.5, explore) : -1;
-  if (last + 1 < n_iter) descend(last + 1, n_iter, 1.0, 0.8, kIterWithoutProgress);
+  // Workers live for the whole descent and meet at a barrier twice per iteration: spawning
+  // threads every iteration would cost more than a 400-point iteration itself. Thread 0 runs the
+  // serial part; the others only ever compute forces on their fixed share of the points.
+  const int workers = effective_threads(n, threads);
+  tree = std::make_unique<QuadTree>(y.data(), static_cast<int32_t>(n));
+  std::barrier sync(workers);
+  parallel_for(workers, workers, [&](std::ptrdiff_t w) {
+    const std::ptrdiff_t b = n * w / workers, e = n * (w + 1) / workers;
+    for (;;) {
+      forces(b, e);
+      sync.arrive_and_wait();  // all forces in
+      if (w == 0) {
+        try {
+          advance();
+        } catch (...) {
+          failure = std::current_exception();
+          done = true;
+        }
+      }
+      sync.arrive_and_wait();  // y, tree and `done` published
+      if (done) break;
+    }
+  });
+  if (failure) std::rethrow_exception(failure);
 
   return y.cast<float>();
 }

@@ -14,8 +14,16 @@
 // Init: PCA (randomised subspace iteration, sign fixed so each column's largest |value| is
 // positive) scaled so column 0 has standard deviation 1e-4, or N(0, 1e-4²) random.
 //
+// Differences from sklearn, all on the accuracy side: the optimisation runs in double (sklearn:
+// float32); quad-tree leaves hold up to 8 points, summed exactly when the leaf is too close to be
+// summarised (sklearn: one point per leaf, so the same cells are summarised); coincident points
+// still count in Z (sklearn drops points within 1e-6 of the query from the sum); the
+// perplexity search shifts each row by its nearest distance so exp() cannot underflow.
+//
 // Determinism: everything random comes from `seed`; per-point forces are computed independently
 // and the normalisation Z is summed serially, so the output is bit-identical for any `threads`.
+// Threads: the kNN and the PCA init run side by side; the force passes use up to `threads`
+// workers (one per 128 points at most) that live for the whole descent.
 // Complexity: kNN O(n²·d); per iteration O(n·k) attractive + O(n log n) repulsive; memory O(n·k).
 //
 // Input checks (std::invalid_argument): n < 4, non-finite values, n_components ≠ 2 (the quad-tree

@@ -1,0 +1,431 @@
+#include "flow/analysis.hpp"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <mutex>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+#include <opencv2/core.hpp>
+#include <set>
+#include <sstream>
+
+#include "nodes/chart.hpp"
+#include "nodes/evaluate.hpp"
+#include "nodes/knn.hpp"
+#include "nodes/metrics.hpp"
+#include "nodes/parallel.hpp"
+#include "nodes/pca.hpp"
+
+namespace lumaflow {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+double round4(double v) { return std::round(v * 1e4) / 1e4; }  // exact power-of-ten divisor: short decimals in JSON
+
+Json partition_scores(const Labels& truth, const Labels& clusters) {
+  Json j;
+  j["clusters"] = cluster_count(clusters);
+  j["noise_fraction"] = round4(noise_fraction(clusters));
+  j["ari"] = round4(adjusted_rand_index(truth, clusters));
+  j["nmi"] = round4(normalized_mutual_info(truth, clusters));
+  j["purity"] = round4(purity(truth, clusters));
+  return j;
+}
+
+std::string fmt(double v, int digits = 3) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+// Everything the stages produce; each stage writes only its own members.
+struct State {
+  const EmbeddingStore* store = nullptr;
+  Labels labels;                // folder labels (-1 = unlabelled)
+  std::vector<std::string> names;
+  bool labelled = false;        // at least 2 people with faces
+  RowMatrixF raw;               // n × d, pixel/255
+  RowMatrixF space;             // raw or PCA-reduced
+  std::string space_name;
+  RowMatrixF umap, tsne;
+  Json dbscan, sweep, umap_j, tsne_j, classify_j, heldout_j, charts = Json::array();
+  std::mutex charts_mutex;
+};
+
+class Stages {
+ public:
+  Stages(const AnalysisOptions& opt, const std::filesystem::path& out, State& st) : opt_(opt), out_(out), st_(st) {}
+
+  // Times a stage and records it under `name`.
+  template <class Fn>
+  void timed(const std::string& name, Fn&& fn) {
+    const auto t0 = Clock::now();
+    fn();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::lock_guard lock(mutex_);
+    seconds_[name] = round4(s);
+  }
+
+  void chart(const std::string& file, const cv::Mat& img) {
+    write_png(out_ / file, img);
+    std::lock_guard lock(st_.charts_mutex);
+    st_.charts.push_back(file);
+  }
+
+  Json seconds() const {
+    Json j;
+    for (const auto& [k, v] : seconds_) j[k] = v;
+    return j;
+  }
+
+  std::string dims_tag() const { return std::to_string(st_.raw.cols()); }
+
+  ChartOptions chart_options(const std::string& title, const std::string& x, const std::string& y) const {
+    ChartOptions c;
+    c.title = title;
+    c.x_label = x;
+    c.y_label = y;
+    return c;
+  }
+
+  void prepare() {
+    timed("matrix", [&] { st_.raw = st_.store->matrix(); });
+    timed("space", [&] {
+      if (st_.raw.rows() > opt_.raw_max) {
+        PcaOptions po;
+        po.components = static_cast<int>(std::min<Eigen::Index>({opt_.pca_components, st_.raw.rows() - 1, st_.raw.cols()}));
+        po.seed = opt_.seed;
+        po.threads = opt_.threads;
+        st_.space = fit_pca(st_.raw, po).transform(st_.raw);
+        st_.space_name = "pca" + std::to_string(st_.space.cols());
+      } else {
+        st_.space = st_.raw;
+        st_.space_name = "raw";
+      }
+    });
+  }
+
+  void dbscan_stage() {
+    timed("dbscan", [&] {
+      DbscanOptions d = opt_.dbscan;
+      d.threads = opt_.threads;
+      const Labels c = dbscan(st_.space, d);
+      Json j = partition_scores(st_.labels, c);
+      j["eps"] = d.eps;
+      j["min_pts"] = d.min_pts;
+      j["normalize"] = d.normalize;
+      j["space"] = st_.space_name;
+      st_.dbscan["prototype"] = j;
+    });
+    if (!opt_.run_sweep) return;
+    timed("dbscan_sweep", [&] {
+      const int k = opt_.dbscan.min_pts;
+      const float suggested = suggest_eps(st_.space, k, opt_.dbscan.normalize, opt_.threads);
+      const float top = std::max({opt_.dbscan.eps * 1.2f, suggested * 2.0f, 0.05f});
+      RadiusNeighborhoods rn(st_.space, top, opt_.dbscan.normalize, opt_.threads);
+      Json sj = partition_scores(st_.labels, rn.dbscan(suggested, k));
+      sj["eps"] = round4(suggested);
+      sj["min_pts"] = k;
+      sj["method"] = "knee of the sorted " + std::to_string(k) + "-distance curve";
+      st_.dbscan["suggested"] = sj;
+      std::vector<int> mins{k};
+      if (k != 3) mins.push_back(3);
+      Json rows = Json::array(), best;
+      double best_ari = -2;
+      std::vector<double> xs;
+      std::vector<Series> left, right;
+      for (int mp : mins) {
+        Series ari{"ARI (minPts " + std::to_string(mp) + ")", {}}, cnt{"clusters (minPts " + std::to_string(mp) + ")", {}};
+        for (int s = 1; s <= opt_.sweep_steps; ++s) {
+          const float eps = top * static_cast<float>(s) / static_cast<float>(opt_.sweep_steps);
+          const Labels c = rn.dbscan(eps, mp);
+          Json r = partition_scores(st_.labels, c);
+          r["eps"] = round4(eps);
+          r["min_pts"] = mp;
+          if (r["ari"].get<double>() > best_ari) best_ari = r["ari"].get<double>(), best = r;
+          if (mp == mins.front()) xs.push_back(eps);
+          ari.y.push_back(r["ari"].get<double>());
+          cnt.y.push_back(r["clusters"].get<double>());
+          rows.push_back(r);
+        }
+        left.push_back(ari);
+        right.push_back(cnt);
+      }
+      st_.dbscan["sweep"] = rows;
+      st_.dbscan["best"] = best;
+      if (opt_.run_charts) {
+        ChartOptions c = chart_options("DBSCAN: agreement with the folders (ARI) and cluster count vs eps", "eps", "ARI");
+        c.vlines = {{opt_.dbscan.eps, "prototype eps " + fmt(opt_.dbscan.eps, 2)}, {suggested, "suggested " + fmt(suggested, 3)}};
+        chart("dbscan_eps_sweep.png", line_chart(xs, left, right, c, "clusters"));
+      }
+    });
+  }
+
+  void umap_stage() {
+    timed("umap", [&] {
+      UmapOptions u = opt_.umap;
+      u.seed = opt_.seed;
+      u.threads = opt_.threads;
+      u.n_components = 2;
+      u.n_neighbors = static_cast<int>(std::min<Eigen::Index>(u.n_neighbors, st_.space.rows() - 1));
+      st_.umap = umap_fit(st_.space, u).embedding;
+    });
+    timed("umap_trustworthiness", [&] {
+      st_.umap_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.umap, opt_.trust_k, opt_.threads));
+      st_.umap_j["trust_k"] = opt_.trust_k;
+      st_.umap_j["n_neighbors"] = opt_.umap.n_neighbors;
+      st_.umap_j["min_dist"] = opt_.umap.min_dist;
+    });
+  }
+
+  void umap_charts() {
+    if (!opt_.run_charts) return;
+    const std::string tag = dims_tag();
+    timed("chart_umap", [&] {
+      chart("umap_" + tag + ".png",
+            scatter_chart(st_.umap, st_.labels, st_.names, chart_options("UMAP of " + tag + "-d luminance vectors", "UMAP 1", "UMAP 2")));
+    });
+    timed("chart_umap_kde", [&] {
+      chart("umap_" + tag + "_kde.png",
+            kde_chart(st_.umap, st_.labels, st_.names, chart_options("UMAP with per-person KDE contours", "UMAP 1", "UMAP 2")));
+    });
+  }
+
+  void umap_svm() {
+    if (!st_.labelled || !opt_.run_svm) return;
+    std::vector<int> idx;
+    for (size_t i = 0; i < st_.labels.size(); ++i)
+      if (st_.labels[i] >= 0) idx.push_back(static_cast<int>(i));
+    const RowMatrixF xy = take_rows(st_.umap, idx);
+    const Labels y = take(st_.labels, idx);
+    timed("svm_kfold_umap", [&] {
+      st_.classify_j["svm_kfold_umap2"] = round4(kfold_svm_accuracy(xy, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
+    });
+    if (!opt_.run_charts) return;
+    timed("chart_svm_regions", [&] {
+      SvmClassifier svm;
+      svm.fit(xy, y, opt_.svm);
+      const MeshPredictor predict = [&](const RowMatrixF& mesh) {
+        std::vector<int> out;
+        for (const auto& p : svm.predict(mesh, opt_.threads)) out.push_back(p.label);
+        return out;
+      };
+      chart("umap_svm_boundaries.png",
+            decision_chart(st_.umap, st_.labels, st_.names, predict,
+                           chart_options("RBF SVM decision regions on the 2-D UMAP points", "UMAP 1", "UMAP 2")));
+    });
+  }
+
+  void atlas() {
+    if (!opt_.run_charts || !opt_.run_atlas) return;
+    timed("chart_atlas", [&] {
+      const size_t n = st_.store->size();
+      const size_t step = std::max<size_t>(1, (n + static_cast<size_t>(opt_.atlas_max) - 1) / static_cast<size_t>(opt_.atlas_max));
+      std::vector<int> idx;
+      std::vector<cv::Mat> thumbs;
+      const int side = st_.store->image_size();
+      for (size_t i = 0; i < n; i += step) {
+        idx.push_back(static_cast<int>(i));
+        thumbs.push_back(cv::Mat(side, side, CV_8UC1, const_cast<uint8_t*>(st_.store->pixels(i))));
+      }
+      chart("atlas.png", atlas_chart(take_rows(st_.umap, idx), thumbs, take(st_.labels, idx), st_.names,
+                                     chart_options("Face atlas: each face at its UMAP position", "UMAP 1", "UMAP 2")));
+    });
+  }
+
+  void tsne_stage() {
+    timed("tsne", [&] {
+      TsneOptions t = opt_.tsne;
+      t.seed = opt_.seed;
+      t.threads = opt_.threads;
+      t.perplexity = std::min<float>(t.perplexity, static_cast<float>(st_.space.rows() - 1) / 3.0f);
+      st_.tsne = tsne(st_.space, t);
+      st_.tsne_j["perplexity"] = t.perplexity;
+    });
+    timed("tsne_trustworthiness", [&] {
+      st_.tsne_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.tsne, opt_.trust_k, opt_.threads));
+      st_.tsne_j["trust_k"] = opt_.trust_k;
+    });
+    if (opt_.run_charts)
+      timed("chart_tsne", [&] {
+        chart("tsne_" + dims_tag() + ".png",
+              scatter_chart(st_.tsne, st_.labels, st_.names,
+                            chart_options("t-SNE of " + dims_tag() + "-d luminance vectors", "t-SNE 1", "t-SNE 2")));
+      });
+  }
+
+  void raw_classify() {
+    if (!st_.labelled) return;
+    std::vector<int> idx;
+    for (size_t i = 0; i < st_.labels.size(); ++i)
+      if (st_.labels[i] >= 0) idx.push_back(static_cast<int>(i));
+    const RowMatrixF x = take_rows(st_.space, idx);
+    const Labels y = take(st_.labels, idx);
+    timed("loo_1nn", [&] { st_.classify_j["loo_1nn_" + st_.space_name] = round4(loo_1nn_accuracy(x, y, opt_.threads)); });
+    if (opt_.run_svm)
+      timed("svm_kfold_raw", [&] {
+        st_.classify_j["svm_kfold_" + st_.space_name] = round4(kfold_svm_accuracy(x, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
+      });
+    st_.classify_j["folds"] = opt_.folds;
+  }
+
+  void heldout() {
+    if (!st_.labelled || !opt_.run_heldout) return;
+    timed("heldout", [&] {
+      std::vector<int> idx;
+      for (size_t i = 0; i < st_.labels.size(); ++i)
+        if (st_.labels[i] >= 0) idx.push_back(static_cast<int>(i));
+      const Labels y = take(st_.labels, idx);
+      std::map<int, int> per;
+      for (int l : y) ++per[l];
+      int smallest = INT32_MAX;
+      for (const auto& [l, c] : per) smallest = std::min(smallest, c);
+      const int test_per = opt_.holdout_per_class > 0 ? opt_.holdout_per_class : std::max(1, smallest / 5);
+      if (smallest - test_per < 1) return;
+      const Split split = stratified_holdout(y, test_per, opt_.seed);
+      ModelOptions mo = opt_.model;
+      mo.seed = opt_.seed;
+      mo.threads = opt_.threads;
+      mo.umap = opt_.umap;
+      const HeldoutScores h = heldout_scores(take_rows(st_.raw, idx), y, split, mo);
+      Json j;
+      j["train"] = h.train;
+      j["test"] = h.test;
+      j["test_per_person"] = test_per;
+      auto sp = [](const SpaceScore& s) {
+        return Json{{"accuracy", round4(s.accuracy)}, {"closed_set_accuracy", round4(s.closed_accuracy)},
+                    {"unknown_rate", round4(s.unknown_rate)}};
+      };
+      j["umap2_svm"] = sp(h.umap2);
+      j["pca_svm"] = sp(h.pca);
+      j["umapN_svm"] = sp(h.umapn);
+      j["umapN_components"] = mo.umapn_components;
+      j["pca_components"] = mo.pca_components;
+      j["raw_1nn"] = round4(h.raw_1nn);
+      j["pca_1nn"] = round4(h.pca_1nn);
+      j["best_space"] = h.best;
+      j["classify_ms_per_face"] = round4(h.seconds_per_face * 1e3);
+      st_.heldout_j = j;
+    });
+  }
+
+ private:
+  const AnalysisOptions& opt_;
+  std::filesystem::path out_;
+  State& st_;
+  std::mutex mutex_;
+  std::map<std::string, double> seconds_;
+};
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+}  // namespace
+
+AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& opt, const std::filesystem::path& out_dir) {
+  namespace flow = oneapi::tbb::flow;
+  if (store.size() < 4) throw std::invalid_argument("analyze: need at least 4 faces, got " + std::to_string(store.size()));
+  std::filesystem::create_directories(out_dir);
+  const auto t0 = Clock::now();
+  State st;
+  st.store = &store;
+  st.labels = store.labels();
+  st.names = store.header().labels;
+  std::set<int> people;
+  for (int l : st.labels)
+    if (l >= 0) people.insert(l);
+  st.labelled = people.size() >= 2;
+  Stages stages(opt, out_dir, st);
+
+  oneapi::tbb::task_arena arena(resolve_threads(opt.threads));
+  arena.execute([&] {
+    flow::graph g;
+    using Node = flow::continue_node<flow::continue_msg>;
+    auto node = [&](auto fn) { return std::make_unique<Node>(g, [fn](const flow::continue_msg&) { fn(); }); };
+    auto prep = node([&] { stages.prepare(); });
+    std::vector<std::unique_ptr<Node>> keep;
+    auto after = [&](Node& parent, auto fn) -> Node& {
+      keep.push_back(node(fn));
+      flow::make_edge(parent, *keep.back());
+      return *keep.back();
+    };
+    if (opt.run_dbscan) after(*prep, [&] { stages.dbscan_stage(); });
+    if (opt.run_umap) {
+      Node& u = after(*prep, [&] { stages.umap_stage(); });
+      after(u, [&] { stages.umap_charts(); });
+      after(u, [&] { stages.umap_svm(); });
+      after(u, [&] { stages.atlas(); });
+    }
+    if (opt.run_tsne) after(*prep, [&] { stages.tsne_stage(); });
+    after(*prep, [&] { stages.raw_classify(); });
+    after(*prep, [&] { stages.heldout(); });
+    prep->try_put(flow::continue_msg());
+    g.wait_for_all();
+  });
+
+  AnalysisResult res;
+  Json& r = res.report;
+  r["vectors"] = {{"count", store.size()}, {"dims", store.dims()}, {"image_size", store.image_size()},
+                  {"people", people.size()}, {"analysis_space", st.space_name}};
+  r["parameters"] = {{"dbscan_eps", opt.dbscan.eps}, {"dbscan_min_pts", opt.dbscan.min_pts},
+                     {"dbscan_normalize", opt.dbscan.normalize}, {"perplexity", opt.tsne.perplexity},
+                     {"umap_n_neighbors", opt.umap.n_neighbors}, {"umap_min_dist", opt.umap.min_dist},
+                     {"svm_C", opt.svm.C}, {"svm_gamma", opt.svm.gamma < 0 ? Json("scale") : Json(opt.svm.gamma)},
+                     {"folds", opt.folds}, {"trust_k", opt.trust_k}, {"seed", opt.seed}};
+  if (!st.dbscan.is_null()) r["dbscan"] = st.dbscan;
+  if (!st.umap_j.is_null()) r["umap"] = st.umap_j;
+  if (!st.tsne_j.is_null()) r["tsne"] = st.tsne_j;
+  if (!st.classify_j.is_null()) r["classification"] = st.classify_j;
+  if (!st.heldout_j.is_null()) r["heldout"] = st.heldout_j;
+  r["charts"] = st.charts;
+  r["seconds"] = stages.seconds();
+  r["analysis_seconds"] = round4(std::chrono::duration<double>(Clock::now() - t0).count());
+  r["peak_rss_mb"] = std::round(peak_rss_mb());
+
+  std::ostringstream s;
+  if (r.contains("dbscan")) {
+    const Json& p = r["dbscan"]["prototype"];
+    s << "DBSCAN clusters: " << p["clusters"].get<int>() << " (eps " << fmt(opt.dbscan.eps, 2) << ", minPts "
+      << opt.dbscan.min_pts << (opt.dbscan.normalize ? ", L2-normalised" : "") << "; ARI " << fmt(p["ari"].get<double>())
+      << ", noise " << fmt(100 * p["noise_fraction"].get<double>(), 1) << "%)\n";
+    if (r["dbscan"].contains("suggested")) {
+      const Json& q = r["dbscan"]["suggested"];
+      const Json& b = r["dbscan"]["best"];
+      s << "  at the suggested eps " << fmt(q["eps"].get<double>()) << ": " << q["clusters"].get<int>() << " clusters, ARI "
+        << fmt(q["ari"].get<double>()) << "; best of the sweep: ARI " << fmt(b["ari"].get<double>()) << " at eps "
+        << fmt(b["eps"].get<double>()) << ", minPts " << b["min_pts"].get<int>() << "\n";
+    }
+  } else {
+    s << "DBSCAN clusters: (skipped)\n";
+  }
+  if (r.contains("umap") || r.contains("tsne")) {
+    s << "trustworthiness(" << opt.trust_k << "):";
+    if (r.contains("umap")) s << " UMAP " << fmt(r["umap"]["trustworthiness"].get<double>());
+    if (r.contains("tsne")) s << " t-SNE " << fmt(r["tsne"]["trustworthiness"].get<double>());
+    s << "\n";
+  }
+  if (r.contains("classification")) {
+    s << "classification:";
+    for (const auto& [k, v] : r["classification"].items())
+      if (k != "folds") s << " " << k << " " << fmt(v.get<double>());
+    s << "\n";
+  }
+  if (r.contains("heldout")) {
+    const Json& h = r["heldout"];
+    s << "held-out (" << h["test_per_person"].get<int>() << " per person): pca+SVM " << fmt(h["pca_svm"]["accuracy"].get<double>())
+      << ", umap2+SVM " << fmt(h["umap2_svm"]["accuracy"].get<double>()) << ", umapN+SVM "
+      << fmt(h["umapN_svm"]["accuracy"].get<double>()) << ", 1-NN raw " << fmt(h["raw_1nn"].get<double>()) << "\n";
+  }
+  res.summary = s.str();
+  return res;
+}
+
+}  // namespace lumaflow

@@ -1,0 +1,56 @@
+// Analysis graph: a store's vectors -> every number and chart the prototype only eyeballed.
+//
+//                ┌─▶ DBSCAN (prototype eps, suggested eps, eps sweep) ─▶ sweep chart
+//   matrix ─▶ space ┼─▶ UMAP ─▶ scatter · KDE · SVM regions · atlas · trustworthiness · SVM k-fold (2-D)
+//                ├─▶ t-SNE ─▶ scatter · trustworthiness
+//                ├─▶ 1-NN leave-one-out · SVM k-fold (raw)
+//                └─▶ held-out split: fit model, classify the rest (pca | umap2 | umapN)
+//
+// Independent stages run concurrently as oneTBB continue_nodes; each calls nodes/ functions
+// and writes only its own part of the result, so the outcome does not depend on scheduling.
+// "space" is the raw vectors up to `raw_max` points (exact parity with the prototype), else a
+// PCA reduction (no stage is then quadratic in memory). This file wires; it computes nothing.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "nodes/dbscan.hpp"
+#include "nodes/model.hpp"
+#include "nodes/store.hpp"
+#include "nodes/svm.hpp"
+#include "nodes/tsne.hpp"
+#include "nodes/umap.hpp"
+
+namespace lumaflow {
+
+struct AnalysisOptions {
+  DbscanOptions dbscan;              // eps 0.5, minPts 5, L2-normalised: the prototype's
+  int sweep_steps = 40;              // eps values in the sweep (per minPts)
+  UmapOptions umap;                  // 15 neighbours, min_dist 0.1
+  TsneOptions tsne;                  // perplexity 30
+  SvmOptions svm;                    // C 1, gamma "scale"
+  ModelOptions model;                // held-out protocol (PCA, UMAP N-D, open set)
+  int folds = 5;                     // stratified k-fold SVM
+  int holdout_per_class = 0;         // test faces per person; 0: 20 % of the smallest class (≥ 1)
+  int trust_k = 10;
+  int raw_max = 5000;                // above this many faces, analyse a PCA reduction
+  int pca_components = 100;          // that reduction's size
+  int atlas_max = 3000;              // faces drawn in the atlas (evenly sampled)
+  uint64_t seed = 42;
+  int threads = 0;
+  bool run_dbscan = true, run_sweep = true, run_umap = true, run_tsne = true, run_svm = true,
+       run_heldout = true, run_charts = true, run_atlas = true;
+};
+
+struct AnalysisResult {
+  nlohmann::ordered_json report;     // everything, as written to report.json
+  std::string summary;               // a few lines for stdout; starts with the DBSCAN cluster count
+};
+
+// Runs the analysis of `store` and writes charts into out_dir (created). report.json is written
+// by the caller (it adds the ingest part).
+AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& opt, const std::filesystem::path& out_dir);
+
+}  // namespace lumaflow

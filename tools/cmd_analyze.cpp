@@ -1,0 +1,79 @@
+// lumaflow analyze: the prototype's whole job (DBSCAN count, t-SNE, UMAP, KDE, SVM regions) plus
+// the numbers it never measured, in one command.
+#include <chrono>
+#include <iostream>
+
+#include "flow/analysis.hpp"
+#include "tools/cli_common.hpp"
+#include "tools/commands.hpp"
+
+namespace lumaflow::cli {
+namespace {
+
+struct AnalyzeArgs {
+  std::string input, output = "analysis";
+  EmbedFlags flags;
+  AnalysisOptions opt;
+  bool no_dbscan = false, no_sweep = false, no_umap = false, no_tsne = false, no_svm = false, no_heldout = false,
+       no_charts = false, no_atlas = false, no_normalize = false;
+  int chart_size = 0;
+};
+
+int run_analyze(AnalyzeArgs a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  double embed_seconds = 0;
+  const EmbeddingStore store = load_input(a.input, a.flags, &embed_seconds);
+  AnalysisOptions& o = a.opt;
+  o.run_dbscan = !a.no_dbscan;
+  o.run_sweep = !a.no_sweep;
+  o.run_umap = !a.no_umap;
+  o.run_tsne = !a.no_tsne;
+  o.run_svm = !a.no_svm;
+  o.run_heldout = !a.no_heldout;
+  o.run_charts = !a.no_charts;
+  o.run_atlas = !a.no_atlas;
+  o.dbscan.normalize = !a.no_normalize;
+  o.threads = a.flags.threads;
+  AnalysisResult r = run_analysis(store, o, a.output);
+  r.report["input"] = {{"path", a.input}, {"embed_or_load_seconds", embed_seconds}};
+  r.report["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_text_file(std::filesystem::path(a.output) / "report.json", r.report.dump(2) + "\n");
+  std::cout << r.summary << "report and charts: " << a.output << "/ (report.json";
+  for (const auto& c : r.report["charts"]) std::cout << ", " << c.get<std::string>();
+  std::cout << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+void register_analyze_command(CLI::App& app, Registry& reg) {
+  auto a = std::make_shared<AnalyzeArgs>();
+  auto* c = app.add_subcommand("analyze",
+                               "DBSCAN, UMAP, t-SNE, SVM, quality metrics and charts of a face folder or store "
+                               "(the prototype's flags -id -is -os -ou are accepted)");
+  c->add_option("INPUT,--input-dir", a->input, "Face folder (DIR/<person>/<image>) or store file")->required();
+  c->add_option("-o,--output", a->output, "Output folder for charts and report.json")->capture_default_str();
+  a->flags.add_to(*c);
+  c->add_option("--eps", a->opt.dbscan.eps, "DBSCAN eps (on L2-normalised vectors)")->capture_default_str();
+  c->add_option("--min-pts", a->opt.dbscan.min_pts, "DBSCAN minPts (counts the point itself)")->capture_default_str();
+  c->add_flag("--no-normalize", a->no_normalize, "DBSCAN on raw vectors instead of L2-normalised ones");
+  c->add_option("--perplexity", a->opt.tsne.perplexity, "t-SNE perplexity")->capture_default_str();
+  c->add_option("--neighbors", a->opt.umap.n_neighbors, "UMAP neighbours")->capture_default_str();
+  c->add_option("--min-dist", a->opt.umap.min_dist, "UMAP min_dist")->capture_default_str();
+  c->add_option("--seed", a->opt.seed, "Seed of every random choice")->capture_default_str();
+  c->add_option("--folds", a->opt.folds, "Stratified k-fold count for SVM accuracy")->check(CLI::Range(2, 100))->capture_default_str();
+  c->add_option("--holdout", a->opt.holdout_per_class, "Held-out faces per person (0 = 20 % of the smallest class)");
+  c->add_option("--pca", a->opt.model.pca_components, "PCA components of the held-out model")->capture_default_str();
+  c->add_option("--raw-max", a->opt.raw_max, "Above this many faces analyse a PCA reduction instead of raw vectors")->capture_default_str();
+  c->add_flag("--no-dbscan", a->no_dbscan, "Skip DBSCAN");
+  c->add_flag("--no-sweep", a->no_sweep, "Skip the eps sweep");
+  c->add_flag("--no-umap", a->no_umap, "Skip UMAP (and its charts)");
+  c->add_flag("--no-tsne", a->no_tsne, "Skip t-SNE");
+  c->add_flag("--no-svm", a->no_svm, "Skip SVM accuracy and regions");
+  c->add_flag("--no-heldout", a->no_heldout, "Skip the held-out model score");
+  c->add_flag("--no-charts", a->no_charts, "Write no charts");
+  c->add_flag("--no-atlas", a->no_atlas, "Skip the face atlas");
+  reg.emplace_back(c, [a] { return run_analyze(*a); });
+}
+
+}  // namespace lumaflow::cli
