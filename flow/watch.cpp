@@ -1,5 +1,6 @@
 #include "flow/watch.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -8,11 +9,11 @@
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <optional>
 #include <semaphore>
 #include <thread>
 
+#include "nodes/annotate.hpp"
 #include "nodes/answer.hpp"
 #include "nodes/parallel.hpp"
 #include "nodes/store.hpp"
@@ -54,31 +55,34 @@ void classify_stage(WatchWork& w, const FittedModel& model) {
   }
 }
 
-void annotate_frame(const WatchWork& w, const std::filesystem::path& dir) {
-  bool any_box = false;
-  for (const auto& f : w.frame.result.faces) any_box = any_box || f.box.has_value();
-  if (!any_box) return;
-  cv::Mat img = cv::imread(w.event.path.string(), cv::IMREAD_COLOR);
-  if (img.empty()) throw std::runtime_error(w.event.path.string() + ": cannot re-read the frame to annotate it");
-  const double scale = std::max(0.4, img.cols / 1200.0);
-  const int thick = std::max(1, static_cast<int>(std::lround(2 * scale)));
+// Draws with the same node as `classify --annotate` (nodes/annotate); the file name follows it
+// too: OUT/<relative path with '/' as '_', extension dropped>.png.
+void write_annotated(const WatchWork& w, const std::filesystem::path& dir) {
+  std::vector<FaceMark> marks;
   for (size_t i = 0; i < w.frame.result.faces.size(); ++i) {
     const auto& box = w.frame.result.faces[i].box;
     if (!box) continue;
     const FaceAnswer& a = w.faces[i];
-    const cv::Scalar colour = a.result.known ? cv::Scalar(60, 200, 60) : cv::Scalar(40, 40, 230);
-    const cv::Rect r(box->x, box->y, box->width, box->height);
-    cv::rectangle(img, r, colour, thick, cv::LINE_AA);
-    int base = 0;
-    const cv::Size ts = cv::getTextSize(a.shown, cv::FONT_HERSHEY_SIMPLEX, 0.6 * scale, thick, &base);
-    const cv::Point org(r.x, std::max(ts.height + 2, r.y - 4));
-    cv::rectangle(img, cv::Rect(org.x, org.y - ts.height - 2, ts.width + 4, ts.height + base + 4), colour, cv::FILLED);
-    cv::putText(img, a.shown, org + cv::Point(2, 0), cv::FONT_HERSHEY_SIMPLEX, 0.6 * scale, cv::Scalar(255, 255, 255), thick,
-                cv::LINE_AA);
+    FaceMark m;
+    m.box = cv::Rect(box->x, box->y, box->width, box->height);
+    m.label = a.result.known ? a.result.label : -1;
+    m.text = a.shown;
+    if (a.result.known) {
+      char conf[16];
+      std::snprintf(conf, sizeof conf, " %.2f", a.result.confidence);
+      m.text += conf;
+    }
+    marks.push_back(std::move(m));
   }
-  const std::filesystem::path out = dir / (w.event.rel + ".png");
-  std::filesystem::create_directories(out.parent_path());
-  if (!cv::imwrite(out.string(), img)) throw std::runtime_error(out.string() + ": cannot write the annotated frame");
+  if (marks.empty()) return;  // whole-image faces (asis): nothing was detected, nothing to draw
+  const cv::Mat img = cv::imread(w.event.path.string(), cv::IMREAD_COLOR);
+  if (img.empty()) throw std::runtime_error(w.event.path.string() + ": cannot re-read the frame to annotate it");
+  std::string name = w.event.rel;
+  std::replace(name.begin(), name.end(), '/', '_');
+  const std::filesystem::path out = dir / (std::filesystem::path(name).stem().string() + ".png");
+  std::filesystem::create_directories(dir);
+  if (!cv::imwrite(out.string(), annotate_frame(img, marks)))
+    throw std::runtime_error(out.string() + ": cannot write the annotated frame");
 }
 
 }  // namespace
@@ -258,7 +262,7 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     flow::function_node<Msg, flow::continue_msg> finish(g, flow::unlimited, [&](Msg w) {
       if (!opt.annotate.empty() && w->frame.result.ok()) {
         try {
-          annotate_frame(*w, opt.annotate);
+          write_annotated(*w, opt.annotate);
         } catch (const std::exception& e) {
           if (warn) {
             std::lock_guard lk(mu);

@@ -18,7 +18,12 @@
 // predicted person for known faces, −1 for unknown) and fsyncs every `flush_records` records or
 // `flush_interval` after the first unflushed one (a small timer thread), and always before
 // run_watch returns. Unknown faces go to the UnknownTracker (proposed identities) when given.
-// Frames with no face (detect/align modes) produce no line.
+// Frames with no face (detect/align modes) produce no line. In the answer line, "path" is the
+// file as found (watched DIR / relative path) and "ms" the time from the watcher reporting the
+// file to its answer (read, decode, faces, classify and any queueing); the store keeps the path
+// relative to DIR.
+// Annotate (detect/align models): OUT/<relative path, '/' -> '_', extension dropped>.png with the
+// boxes and names drawn by nodes/annotate, as `classify --annotate` does.
 // Stop: FolderWatcher::stop() or its stop fd (e.g. SIGTERM's self-pipe). What is in flight is
 // drained and written, the store flushed, then run_watch returns.
 #pragma once
@@ -41,7 +46,7 @@ struct WatchOptions {
   int threads = 0;                                   // <= 0: all cores
   int max_in_flight = 0;                             // <= 0: 4 per thread
   std::filesystem::path store;                       // empty: no store
-  std::filesystem::path annotate;                    // empty: no annotated frames
+  std::filesystem::path annotate;                    // empty: no annotated frames (folder)
   AnswerFormat format = AnswerFormat::json;
   size_t flush_records = 16;                         // fsync the store after this many records ...
   std::chrono::milliseconds flush_interval{200};     // ... or this long after the first unflushed one
