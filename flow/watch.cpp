@@ -1,0 +1,331 @@
+#include "flow/watch.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+#include <opencv2/imgcodecs.hpp>
+#include <optional>
+#include <semaphore>
+#include <thread>
+
+#include "nodes/annotate.hpp"
+#include "nodes/answer.hpp"
+#include "nodes/parallel.hpp"
+#include "nodes/store.hpp"
+
+namespace lumaflow {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct FaceAnswer {
+  Classification result;
+  std::vector<float> reduced;   // reduced-space vector, for unknown faces only
+  std::string shown;            // the name drawn on an annotated frame
+};
+
+// One watched file in flight.
+struct WatchWork {
+  FrameWork frame;
+  WatchEvent event;
+  Clock::time_point arrived;
+  std::vector<FaceAnswer> faces;
+};
+
+void classify_stage(WatchWork& w, const FittedModel& model) {
+  const auto d = static_cast<Eigen::Index>(model.dims());
+  for (const FaceCrop& f : w.frame.result.faces) {
+    if (static_cast<Eigen::Index>(f.pixels.size()) != d)
+      throw std::runtime_error("face has " + std::to_string(f.pixels.size()) + " pixels, the model expects " +
+                               std::to_string(d));
+    RowMatrixF row(1, d);
+    for (Eigen::Index c = 0; c < d; ++c) row(0, c) = f.pixels[static_cast<size_t>(c)] * (1.0f / 255.0f);
+    FaceAnswer a;
+    a.result = std::move(classify(model, row, 1).at(0));
+    if (!a.result.known) {
+      const RowMatrixF z = model.reduce(row);
+      a.reduced.assign(z.data(), z.data() + z.size());
+    }
+    w.faces.push_back(std::move(a));
+  }
+}
+
+// Draws with the same node as `classify --annotate` (nodes/annotate); the file name follows it
+// too: OUT/<relative path with '/' as '_', extension dropped>.png.
+void write_annotated(const WatchWork& w, const std::filesystem::path& dir) {
+  std::vector<FaceMark> marks;
+  for (size_t i = 0; i < w.frame.result.faces.size(); ++i) {
+    const auto& box = w.frame.result.faces[i].box;
+    if (!box) continue;
+    const FaceAnswer& a = w.faces[i];
+    FaceMark m;
+    m.box = cv::Rect(box->x, box->y, box->width, box->height);
+    m.label = a.result.known ? a.result.label : -1;
+    m.text = a.shown;
+    if (a.result.known) {
+      char conf[16];
+      std::snprintf(conf, sizeof conf, " %.2f", a.result.confidence);
+      m.text += conf;
+    }
+    marks.push_back(std::move(m));
+  }
+  if (marks.empty()) return;  // whole-image faces (asis): nothing was detected, nothing to draw
+  const cv::Mat img = cv::imread(w.event.path.string(), cv::IMREAD_COLOR);
+  if (img.empty()) throw std::runtime_error(w.event.path.string() + ": cannot re-read the frame to annotate it");
+  std::string name = w.event.rel;
+  std::replace(name.begin(), name.end(), '/', '_');
+  const std::filesystem::path out = dir / (std::filesystem::path(name).stem().string() + ".png");
+  std::filesystem::create_directories(dir);
+  if (!cv::imwrite(out.string(), annotate_frame(img, marks)))
+    throw std::runtime_error(out.string() + ": cannot write the annotated frame");
+}
+
+}  // namespace
+
+EmbedOptions embed_options_for(const FittedModel& model) {
+  EmbedOptions e;
+  try {
+    e.size = model.prep.image_size;
+    e.aspect = parse_aspect(model.prep.aspect);
+    e.faces = parse_face_mode(model.prep.face_mode);
+    e.equalize = parse_equalize(model.prep.equalize);
+  } catch (const std::exception& ex) {
+    throw std::runtime_error(std::string("the model's preprocessing cannot be reproduced: ") + ex.what());
+  }
+  if (const std::string d = e.preprocessing().difference(model.prep); !d.empty())
+    throw std::runtime_error("the model's preprocessing cannot be reproduced by this build: " + d);
+  return e;
+}
+
+WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const WatchOptions& opt, const FaceTools* tools,
+                       UnknownTracker* tracker, const LineSink& emit, const WarnSink& warn) {
+  namespace flow = oneapi::tbb::flow;
+  using Msg = std::shared_ptr<WatchWork>;
+  const EmbedOptions embed = embed_options_for(model);
+  if (embed.faces != FaceMode::asis && !tools)
+    throw std::logic_error(std::string("face mode ") + face_mode_name(embed.faces) + " needs face tools");
+  const int threads = resolve_threads(opt.threads);
+  const std::ptrdiff_t in_flight = opt.max_in_flight > 0 ? opt.max_in_flight : 4 * threads;
+
+  // Opened before watching, so a store made with other preprocessing is refused up front.
+  std::unique_ptr<StoreAppender> store;
+  if (!opt.store.empty()) {
+    StoreHeader h;
+    h.prep = model.prep;
+    h.labels = model.labels;
+    h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + " watch";
+    store = std::make_unique<StoreAppender>(opt.store, h);
+    if (store->damage() && warn) warn(opt.store.string() + ": damaged tail cut off before appending: " + *store->damage());
+  }
+
+  WatchSummary sum;
+  std::mutex mu;  // the sink's state: store, tracker, summary, unflushed_since
+  std::condition_variable cv;
+  bool done = false;
+  std::optional<Clock::time_point> unflushed_since;
+  std::exception_ptr failure;
+  auto fail = [&](std::exception_ptr e) {  // with mu held
+    if (!failure) failure = e;
+    watcher.stop();
+  };
+  auto flush_locked = [&] {
+    if (store) store->flush();
+    if (tracker) tracker->save();
+    unflushed_since.reset();
+  };
+  // Time-based flushing: the sink only runs when a file arrives, so a quiet folder needs a timer.
+  std::thread flusher;
+  struct StopFlusher {  // joins the timer on every way out of this function
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& done;
+    std::thread& t;
+    ~StopFlusher() {
+      {
+        std::lock_guard lk(mu);
+        done = true;
+      }
+      cv.notify_all();
+      if (t.joinable()) t.join();
+    }
+  } stop_flusher{mu, cv, done, flusher};
+  flusher = std::thread([&] {
+    std::unique_lock lk(mu);
+    const auto tick = std::max(std::chrono::milliseconds(5), opt.flush_interval / 4);
+    while (!done) {
+      cv.wait_for(lk, tick);
+      if (unflushed_since && Clock::now() - *unflushed_since >= opt.flush_interval && !failure) {
+        try {
+          flush_locked();
+        } catch (...) {
+          fail(std::current_exception());
+        }
+      }
+    }
+  });
+
+  std::counting_semaphore<> slots(in_flight);
+  std::exception_ptr watcher_error;
+  oneapi::tbb::task_arena arena(threads);
+  arena.execute([&] {
+    flow::graph g;
+    using Gateway = flow::async_node<flow::continue_msg, Msg>;
+    // The body never runs: nothing is put into the gateway's input; the feeder thread uses its gateway.
+    Gateway gateway(g, flow::unlimited, [](const flow::continue_msg&, Gateway::gateway_type&) {});
+    flow::function_node<Msg, Msg> read(g, flow::unlimited, [&](Msg w) {
+      run_stage(w->frame, [&](FrameWork& x) { read_stage(x, embed); });
+      return w;
+    });
+    flow::function_node<Msg, Msg> decode(g, flow::unlimited, [&](Msg w) {
+      run_stage(w->frame, [&](FrameWork& x) { decode_stage(x, embed); });
+      return w;
+    });
+    flow::function_node<Msg, Msg> faces(g, flow::unlimited, [&](Msg w) {
+      run_stage(w->frame, [&](FrameWork& x) { faces_stage(x, embed, tools); });
+      return w;
+    });
+    flow::function_node<Msg, Msg> classify_node(g, flow::unlimited, [&](Msg w) {
+      try {
+        if (w->frame.result.ok()) classify_stage(*w, model);
+      } catch (const std::exception& e) {
+        w->frame.result.error = e.what();
+        w->faces.clear();
+      }
+      return w;
+    });
+    flow::sequencer_node<Msg> order(g, [](const Msg& w) { return static_cast<size_t>(w->frame.result.seq); });
+    flow::function_node<Msg, Msg> sink(g, flow::serial, [&](Msg w) {
+      std::lock_guard lk(mu);
+      if (failure) return w;
+      try {
+        ++sum.files;
+        const FrameResult& r = w->frame.result;
+        const std::string shown_path = w->event.path.string();
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - w->arrived).count();
+        if (!r.ok()) {
+          ++sum.errors;
+          emit(opt.format == AnswerFormat::csv ? error_csv(shown_path, r.error) : error_json(shown_path, r.error));
+          return w;
+        }
+        if (r.faces.empty()) ++sum.no_face;
+        for (size_t i = 0; i < r.faces.size(); ++i) {
+          const FaceCrop& f = r.faces[i];
+          FaceAnswer& fa = w->faces[i];
+          Answer a;
+          a.path = shown_path;
+          a.face_index = f.face_index;
+          a.box = f.box;
+          a.result = fa.result;
+          a.ms = ms;
+          const bool known = fa.result.known && fa.result.label >= 0 && static_cast<size_t>(fa.result.label) < model.labels.size();
+          if (known) {
+            ++sum.known;
+            fa.shown = model.labels[static_cast<size_t>(fa.result.label)];
+          } else {
+            ++sum.unknown;
+            if (tracker) {
+              tracker->refresh_names();
+              a.proposed = tracker->add(fa.reduced.data(), w->event.rel, f.face_index);
+              if (a.proposed) ++sum.proposed;
+              if (!unflushed_since) unflushed_since = Clock::now();
+            }
+            fa.shown = a.proposed.value_or("unknown");
+          }
+          ++sum.faces;
+          if (store) {
+            RecordInfo info;
+            info.path = w->event.rel;
+            info.label = known ? store->label_index(fa.shown) : -1;
+            info.source_width = r.source_width;
+            info.source_height = r.source_height;
+            info.content_hash = r.content_hash;
+            info.face_index = f.face_index;
+            info.box = f.box;
+            info.landmarks_found = f.landmarks_found;
+            store->add(std::move(info), f.pixels.data(), f.pixels.size());
+            ++sum.stored;
+            if (!unflushed_since) unflushed_since = Clock::now();
+          }
+          emit(opt.format == AnswerFormat::csv ? answer_csv(a, model) : answer_json(a, model));
+        }
+        if (store && store->pending() >= opt.flush_records) flush_locked();
+      } catch (...) {
+        fail(std::current_exception());
+      }
+      return w;
+    });
+    flow::function_node<Msg, flow::continue_msg> finish(g, flow::unlimited, [&](Msg w) {
+      if (!opt.annotate.empty() && w->frame.result.ok()) {
+        try {
+          write_annotated(*w, opt.annotate);
+        } catch (const std::exception& e) {
+          if (warn) {
+            std::lock_guard lk(mu);
+            warn(e.what());
+          }
+        }
+      }
+      w.reset();
+      slots.release();
+      return flow::continue_msg();
+    });
+    flow::make_edge(gateway, read);
+    flow::make_edge(read, decode);
+    flow::make_edge(decode, faces);
+    flow::make_edge(faces, classify_node);
+    flow::make_edge(classify_node, order);
+    flow::make_edge(order, sink);
+    flow::make_edge(sink, finish);
+
+    auto& gw = gateway.gateway();
+    gw.reserve_wait();
+    std::thread feeder([&] {
+      try {
+        uint64_t seq = 0;
+        while (auto ev = watcher.next()) {
+          slots.acquire();
+          if (watcher.stopped()) {
+            slots.release();
+            break;
+          }
+          auto w = std::make_shared<WatchWork>();
+          w->arrived = Clock::now();
+          w->frame.result.seq = seq++;
+          w->frame.result.entry.path = ev->path;
+          w->frame.result.entry.rel = ev->rel;
+          if (!ev->ok()) w->frame.result.error = ev->error;
+          w->event = std::move(*ev);
+          gw.try_put(std::move(w));
+        }
+      } catch (...) {
+        watcher_error = std::current_exception();
+      }
+      gw.release_wait();
+    });
+    g.wait_for_all();
+    feeder.join();
+  });
+
+  {
+    std::lock_guard lk(mu);
+    done = true;
+    try {
+      flush_locked();  // always, also after a failure: what was reported must be in the store
+      if (store) store->close();
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  cv.notify_all();
+  flusher.join();
+  if (watcher_error) std::rethrow_exception(watcher_error);
+  if (failure) std::rethrow_exception(failure);
+  return sum;
+}
+
+}  // namespace lumaflow

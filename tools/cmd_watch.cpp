@@ -1,0 +1,181 @@
+// lumaflow watch: classify every face that arrives in a folder, as it arrives.
+// lumaflow relabel: name a proposed identity ("new-1" -> "Alice").
+//
+// SIGINT/SIGTERM stop the watch cleanly: the handler only writes a byte to a self-pipe that the
+// folder watcher polls; the graph then drains, the store is flushed and the exit code is 0.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+
+#include "flow/watch.hpp"
+#include "nodes/answer.hpp"
+#include "nodes/faces.hpp"
+#include "nodes/openset.hpp"
+#include "tools/commands.hpp"
+
+namespace lumaflow::cli {
+namespace {
+
+// The one piece of process-wide state a signal handler forces on us: where to write.
+std::atomic<int> g_signal_pipe{-1};
+
+extern "C" void on_stop_signal(int) {
+  const int saved = errno;
+  const int fd = g_signal_pipe.load();
+  if (fd >= 0) {
+    const char c = 's';
+    [[maybe_unused]] const ssize_t n = ::write(fd, &c, 1);
+  }
+  errno = saved;
+}
+
+// Installs the handlers for the lifetime of a watch; restores the previous ones after.
+class StopSignals {
+ public:
+  StopSignals() {
+    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    g_signal_pipe.store(fds_[1]);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+    // A closed output pipe must stop the watch through a write error, not kill it unflushed.
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    ::sigaction(SIGPIPE, &ign, &old_pipe_);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGPIPE, &old_pipe_, nullptr);
+    g_signal_pipe.store(-1);
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  int read_fd() const { return fds_[0]; }
+
+ private:
+  int fds_[2] = {-1, -1};
+  struct sigaction old_int_ {}, old_term_ {}, old_pipe_ {};
+};
+
+void write_all(int fd, const std::string& s, const std::string& what) {
+  size_t off = 0;
+  while (off < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("cannot write " + what + ": " + std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+struct WatchArgs {
+  std::string model, dir, store, out, format = "json", annotate;
+  bool existing = false;
+  int threads = 0;
+};
+
+int run_watch_command(const WatchArgs& a) {
+  const FittedModel model = load_model(a.model);
+  const EmbedOptions embed = embed_options_for(model);
+  std::unique_ptr<FaceTools> tools;
+  if (embed.faces != FaceMode::asis) tools = std::make_unique<FaceTools>(embed.faces, embed.size);
+
+  std::unique_ptr<UnknownTracker> tracker;
+  const OpenSetParams osp = open_set_params(model);
+  if (osp.eps > 0 && osp.dims > 0 && osp.min_pts >= 1)
+    tracker = std::make_unique<UnknownTracker>(osp, UnknownTracker::sidecar_for(a.model));
+  else
+    std::cerr << "lumaflow: warning: the model has no open-set radius; unknown faces get no proposed identity\n";
+
+  WatchOptions opt;
+  opt.threads = a.threads;
+  opt.store = a.store;
+  opt.annotate = a.annotate;
+  opt.format = a.format == "csv" ? AnswerFormat::csv : AnswerFormat::json;
+
+  int out_fd = STDOUT_FILENO;
+  std::string out_name = "standard output";
+  bool out_empty = true;
+  if (!a.out.empty()) {
+    out_fd = ::open(a.out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out_fd < 0) throw std::runtime_error(a.out + ": cannot open: " + std::strerror(errno));
+    out_name = a.out;
+    out_empty = ::lseek(out_fd, 0, SEEK_END) == 0;
+  }
+  struct CloseOut {
+    int fd;
+    ~CloseOut() {
+      if (fd != STDOUT_FILENO) ::close(fd);
+    }
+  } close_out{out_fd};
+
+  StopSignals signals;
+  FolderWatcher watcher(a.dir, WatcherOptions{a.existing});
+  watcher.add_stop_fd(signals.read_fd());
+  if (opt.format == AnswerFormat::csv && out_empty) write_all(out_fd, answer_csv_header() + "\n", out_name);
+  std::cerr << "lumaflow: watching " << a.dir << " (" << watcher.watched_folders() << " folder"
+            << (watcher.watched_folders() == 1 ? "" : "s") << ") with " << a.model << "; Ctrl-C to stop" << std::endl;
+
+  const WatchSummary s = run_watch(
+      watcher, model, opt, tools.get(), tracker.get(),
+      [&](const std::string& line) { write_all(out_fd, line + "\n", out_name); },
+      [](const std::string& msg) { std::cerr << "lumaflow: warning: " << msg << std::endl; });
+  std::cerr << "lumaflow: watch stopped: " << s.faces << " face" << (s.faces == 1 ? "" : "s") << " (" << s.known
+            << " known, " << s.unknown << " unknown, " << s.proposed << " in proposed identities) from " << s.files
+            << " file" << (s.files == 1 ? "" : "s") << ", " << s.errors << " error" << (s.errors == 1 ? "" : "s");
+  if (!a.store.empty()) std::cerr << "; " << s.stored << " records appended to " << a.store;
+  std::cerr << std::endl;
+  return 0;
+}
+
+struct RelabelArgs {
+  std::string model, which, name;
+};
+
+int run_relabel(const RelabelArgs& a) {
+  const auto sidecar = UnknownTracker::sidecar_for(a.model);
+  std::error_code ec;
+  if (!std::filesystem::exists(a.model, ec) && !std::filesystem::exists(sidecar, ec))
+    throw std::runtime_error(a.model + ": no such model file");
+  const std::string key = relabel_identity(sidecar, a.which, a.name);
+  std::cout << key << " is now called " << a.name << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void register_watch_commands(CLI::App& app, Registry& reg) {
+  auto w = std::make_shared<WatchArgs>();
+  auto* c = app.add_subcommand("watch", "Classify each face arriving in a folder (inotify), one answer line per face, as it arrives");
+  c->add_option("MODEL", w->model, "Model file (lumaflow fit); it fixes the preprocessing")->required();
+  c->add_option("DIR", w->dir, "Folder to watch, sub-folders included")->required()->check(CLI::ExistingDirectory);
+  c->add_option("--store", w->store, "Append every face (label = predicted person, -1 unknown) to this store");
+  c->add_option("--out", w->out, "Append answer lines to this file instead of standard output");
+  c->add_flag("--existing", w->existing, "Classify the files already in DIR first");
+  c->add_option("--threads", w->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  c->add_option("--format", w->format, "Answer lines: json or csv")->check(CLI::IsMember({"json", "csv"}))->capture_default_str();
+  c->add_option("--annotate", w->annotate, "Write each frame with detected faces as OUT/<path>.png with boxes and names");
+  reg.emplace_back(c, [w] { return run_watch_command(*w); });
+
+  auto r = std::make_shared<RelabelArgs>();
+  auto* rc = app.add_subcommand("relabel", "Name a proposed identity: lumaflow relabel MODEL new-1 Alice");
+  rc->add_option("MODEL", r->model, "Model file the identities belong to (MODEL.identities.json)")->required();
+  rc->add_option("IDENTITY", r->which, "Proposed identity key (new-K) or its current name")->required();
+  rc->add_option("NAME", r->name, "New name")->required();
+  reg.emplace_back(rc, [r] { return run_relabel(*r); });
+}
+
+}  // namespace lumaflow::cli
