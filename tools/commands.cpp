@@ -6,12 +6,14 @@ void register_store_commands(CLI::App& app, Registry& registry);
 void register_synth_command(CLI::App& app, Registry& registry);
 void register_analyze_command(CLI::App& app, Registry& registry);
 void register_model_commands(CLI::App& app, Registry& registry);
+void register_evaluate_command(CLI::App& app, Registry& registry);
 
 void register_all(CLI::App& app, Registry& registry) {
   register_store_commands(app, registry);
   register_synth_command(app, registry);
   register_analyze_command(app, registry);
   register_model_commands(app, registry);
+  register_evaluate_command(app, registry);
 }
 
 }  // namespace lumaflow::cli
