@@ -7,6 +7,7 @@ void register_synth_command(CLI::App& app, Registry& registry);
 void register_analyze_command(CLI::App& app, Registry& registry);
 void register_model_commands(CLI::App& app, Registry& registry);
 void register_watch_commands(CLI::App& app, Registry& registry);
+void register_evaluate_command(CLI::App& app, Registry& registry);
 
 void register_all(CLI::App& app, Registry& registry) {
   register_store_commands(app, registry);
@@ -14,6 +15,7 @@ void register_all(CLI::App& app, Registry& registry) {
   register_analyze_command(app, registry);
   register_model_commands(app, registry);
   register_watch_commands(app, registry);
+  register_evaluate_command(app, registry);
 }
 
 }  // namespace lumaflow::cli
