@@ -44,8 +44,10 @@ install_missing() {
 
 build() {
   local dir="$1"; shift
+  echo "setup: building in $dir" >&2
   cmake -S "$ROOT" -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j "$JOBS"
+  # Progress lines hidden; warnings and errors still show.
+  cmake --build "$dir" -j "$JOBS" 2>&1 | { grep -vE '^\[ *[0-9]+%\]|^gmake|^make' || true; }
 }
 
 install_missing "${PACKAGES[@]}"
