@@ -542,7 +542,8 @@ def build_rows(name, py, lf, runs, iso, cli, info_identical=None):
             rows[-1] = rows[-1][:4] + (verdict(r >= need, "≥ %g× faster" % need),)
         if s_lf.get(stage) is not None:
             sp(label + " (lf: inside full analyze, stages concurrent)", s_py.get(stage), s_lf.get(stage))
-    sp("UMAP fit s, umap-learn cold (numba JIT) vs lf alone", s_py.get("umap_cold"), lf_stage("umap"))
+    sp("UMAP fit s, umap-learn cold vs lf alone" + (" (first fit in this process: pays numba's JIT)" if py.get("first_in_process")
+       else " (not cold: numba's JIT was paid on an earlier data set)"), s_py.get("umap_cold"), lf_stage("umap"))
     r = sp("UMAP fit s, umap-learn warm vs lf alone", s_py.get("umap_warm"), lf_stage("umap"))
     if r is not None:
         rows[-1] = rows[-1][:4] + (verdict(r >= 5.0, "≥ 5× faster than umap-learn warm"),)
@@ -705,6 +706,7 @@ def python_phase(st, mods):
     truth = np.array([int(r["label_index"]) for r in rows_csv])
     paths = [r["path"] if os.path.isabs(r["path"]) else os.path.join(data_dir, r["path"]) for r in rows_csv]
     py = python_side(X, truth, paths, split_dirs, report, mods, st["repeat"], st["spread_seeds"])
+    py["first_in_process"] = st["first_in_process"]
     info.update(n=int(X.shape[0]), d=int(X.shape[1]), people=int(len(set(truth.tolist()) - {-1})),
                 loadavg_end=load_avg(),
                 versions="Python %s, numpy %s, scikit-learn %s, umap-learn %s" % (
@@ -755,7 +757,8 @@ def main():
     mods, import_s = import_modules()
     warnings.filterwarnings("ignore")  # umap-learn: "n_jobs overridden by random_state" etc.
     results, tables = {}, []
-    for st in states:
+    for i, st in enumerate(states):
+        st["first_in_process"] = i == 0
         res = python_phase(st, mods)
         results[st["name"]] = res
         tables.append(res["table"])
