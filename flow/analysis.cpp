@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <fstream>
 #include <cmath>
 #include <iomanip>
 #include <mutex>
@@ -145,7 +146,7 @@ class Stages {
       const float top = std::max({opt_.dbscan.eps * 1.2f, suggested * 2.0f, 0.05f});
       RadiusNeighborhoods rn(x, top, opt_.dbscan.normalize, opt_.threads);
       Json sj = partition_scores(st_.labels, rn.dbscan(suggested, k));
-      sj["eps"] = round4(suggested);
+      sj["eps"] = suggested;  // full precision: the value that reproduces these labels
       sj["min_pts"] = k;
       sj["method"] = "knee of the sorted " + std::to_string(k) + "-distance curve";
       st_.dbscan["suggested"] = sj;
@@ -161,7 +162,7 @@ class Stages {
           const float eps = top * static_cast<float>(s) / static_cast<float>(opt_.sweep_steps);
           const Labels c = rn.dbscan(eps, mp);
           Json r = partition_scores(st_.labels, c);
-          r["eps"] = round4(eps);
+          r["eps"] = eps;
           r["min_pts"] = mp;
           if (r["ari"].get<double>() > best_ari) best_ari = r["ari"].get<double>(), best = r;
           if (mp == mins.front()) xs.push_back(eps);
@@ -324,7 +325,7 @@ class Stages {
       j["pca_svm"] = sp(h.pca);
       j["umapN_svm"] = sp(h.umapn);
       j["umapN_components"] = mo.umapn_components;
-      j["pca_components"] = mo.pca_components;
+      j["pca_components"] = std::min(mo.pca_components, h.train - 1);
       j["raw_1nn"] = round4(h.raw_1nn);
       j["pca_1nn"] = round4(h.pca_1nn);
       j["best_space"] = h.best;
@@ -342,7 +343,12 @@ class Stages {
   int trust_k_ = 10;
 };
 
+// This process's own peak (VmHWM); getrusage's maxrss can carry the launching parent's peak.
 double peak_rss_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;

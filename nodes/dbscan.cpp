@@ -272,7 +272,12 @@ std::vector<float> k_distances(MatrixRefF x, int k, bool normalize, int threads)
           else if (blk(r, j) <= limit)
             exact.push_back(exact_sq(x, p.scale, i, j));
         std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end());
-        out[static_cast<size_t>(i)] = static_cast<float>(std::sqrt(exact[static_cast<size_t>(k - 1)]));
+        // Rounded up to the next float, so that eps = this value still counts the k-th
+        // neighbour in (a round-to-nearest float can fall just below the exact distance).
+        const double d = std::sqrt(exact[static_cast<size_t>(k - 1)]);
+        float f = static_cast<float>(d);
+        if (static_cast<double>(f) < d) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+        out[static_cast<size_t>(i)] = f;
       }
     });
   });
