@@ -109,12 +109,14 @@ int run_classify(const ClassifyArgs& a) {
   // they name people the model knows, which gives an accuracy line on stderr).
   std::vector<ScanEntry> entries;
   std::vector<std::string> truth;
+  std::vector<std::string> short_names;  // for --annotate file names: relative to the input argument
   for (const auto& in : a.inputs) {
     if (std::filesystem::is_directory(in)) {
       const ScanResult s = scan_directory(in);
       for (const auto& p : s.problems) std::cerr << "skipped: " << p.path << ": " << p.reason << "\n";
       for (const auto& e : s.entries) {
         entries.push_back(e);
+        short_names.push_back(e.rel);
         entries.back().rel = (std::filesystem::path(in) / e.rel).string();
         // Images directly in a folder named after a person are that person's.
         truth.push_back(e.label >= 0 ? s.labels[static_cast<size_t>(e.label)]
@@ -125,6 +127,7 @@ int run_classify(const ClassifyArgs& a) {
       e.path = in;
       e.rel = in;
       entries.push_back(e);
+      short_names.push_back(std::filesystem::path(in).filename().string());
       truth.push_back("");
     }
   }
@@ -186,7 +189,7 @@ int run_classify(const ClassifyArgs& a) {
       if (!img.empty()) {
         if (!marks.front().box.area()) marks.front().box = cv::Rect(0, 0, img.cols, img.rows);
         std::filesystem::create_directories(a.annotate);
-        std::string name = fr.frame.entry.rel;
+        std::string name = short_names[f];
         std::replace(name.begin(), name.end(), '/', '_');
         cv::imwrite((std::filesystem::path(a.annotate) / (std::filesystem::path(name).stem().string() + ".png")).string(),
                     annotate_frame(img, marks));
