@@ -32,7 +32,7 @@ inline uint64_t hash_bytes(const void* data, size_t size, uint64_t seed = 0) {
     h ^= h >> 29;
   }
   uint64_t tail = 0;
-  std::memcpy(&tail, p + i, size - i);
+  if (size > i) std::memcpy(&tail, p + i, size - i);  // (memcpy from a null pointer is UB even for 0 bytes)
   h = (h ^ mix64(tail ^ (size - i))) * 0x9e3779b97f4a7c15ULL;
   return mix64(h);
 }
