@@ -20,7 +20,7 @@ JOBS="${JOBS:-$(nproc)}"
 PACKAGES=(
   cmake g++ make pkg-config
   libtbb-dev libopencv-dev libopencv-contrib-dev opencv-data libeigen3-dev
-  libflatbuffers-dev flatbuffers-compiler libbenchmark-dev libgtest-dev
+  libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev libbenchmark-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data
 )
 PY_PACKAGES=(python3 python3-numpy python3-pil python3-sklearn umap-learn)
@@ -38,7 +38,7 @@ install_missing() {
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 }
 
