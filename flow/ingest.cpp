@@ -106,16 +106,7 @@ IngestSummary ingest_with(const std::filesystem::path& root, const IngestOptions
     } else {
       ++sum.embedded_frames;
       for (auto& f : r.faces) {
-        RecordInfo info;
-        info.path = r.entry.rel;
-        info.label = r.entry.label;
-        info.source_width = r.source_width;
-        info.source_height = r.source_height;
-        info.content_hash = r.content_hash;
-        info.face_index = f.face_index;
-        info.box = f.box;
-        info.landmarks_found = f.landmarks_found;
-        add(std::move(info), f.pixels);
+        add(record_info(r, f), f.pixels);
         ++sum.faces;
       }
     }

@@ -238,15 +238,9 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
           }
           ++sum.faces;
           if (store) {
-            RecordInfo info;
+            RecordInfo info = record_info(r, f);
             info.path = w->event.rel;
             info.label = known ? store->label_index(fa.shown) : -1;
-            info.source_width = r.source_width;
-            info.source_height = r.source_height;
-            info.content_hash = r.content_hash;
-            info.face_index = f.face_index;
-            info.box = f.box;
-            info.landmarks_found = f.landmarks_found;
             store->add(std::move(info), f.pixels.data(), f.pixels.size());
             ++sum.stored;
             if (!unflushed_since) unflushed_since = Clock::now();

@@ -16,14 +16,14 @@ double round_to(double v, double step) {
   return std::round(v * scale) / scale;
 }
 
+}  // namespace
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";
 }
-
-}  // namespace
 
 std::string answer_json(const Answer& a, const FittedModel& m) {
   nlohmann::ordered_json j;

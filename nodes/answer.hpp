@@ -28,6 +28,9 @@ struct Answer {
 std::string answer_json(const Answer& a, const FittedModel& model);
 std::string error_json(const std::string& path, const std::string& reason);
 
+// A CSV field, quoted (RFC 4180) when it holds a comma, quote or newline.
+std::string csv_field(const std::string& s);
+
 std::string answer_csv_header();
 std::string answer_csv(const Answer& a, const FittedModel& model);
 std::string error_csv(const std::string& path, const std::string& reason);

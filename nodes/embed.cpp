@@ -75,6 +75,19 @@ void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools) 
   w.decoded = {};
 }
 
+RecordInfo record_info(const FrameResult& frame, const FaceCrop& face) {
+  RecordInfo info;
+  info.path = frame.entry.rel;
+  info.label = frame.entry.label;
+  info.source_width = frame.source_width;
+  info.source_height = frame.source_height;
+  info.content_hash = frame.content_hash;
+  info.face_index = face.face_index;
+  info.box = face.box;
+  info.landmarks_found = face.landmarks_found;
+  return info;
+}
+
 FrameResult process_frame(uint64_t seq, const ScanEntry& entry, const EmbedOptions& opt, const FaceTools* tools) {
   FrameWork w;
   w.result.seq = seq;

@@ -89,6 +89,9 @@ void run_stage(FrameWork& w, Stage&& stage) {
   }
 }
 
+// The store record of one face of a frame (path, label, source size, hash, face index, box).
+RecordInfo record_info(const FrameResult& frame, const FaceCrop& face);
+
 // The whole chain for one file, sequentially.
 FrameResult process_frame(uint64_t seq, const ScanEntry& entry, const EmbedOptions& opt, const FaceTools* tools = nullptr);
 

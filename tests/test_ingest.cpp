@@ -101,15 +101,7 @@ TEST(Ingest, GraphEqualsSequentialLoopByteForByte) {
     StoreWriter w(fx.dir / "seq.store", make_header(opt, scan.labels));
     for (size_t i = 0; i < scan.entries.size(); ++i) {
       const FrameResult r = process_frame(i, scan.entries[i], opt.embed);
-      for (const auto& f : r.faces) {
-        RecordInfo info;
-        info.path = r.entry.rel;
-        info.label = r.entry.label;
-        info.source_width = r.source_width;
-        info.source_height = r.source_height;
-        info.content_hash = r.content_hash;
-        w.add(info, f.pixels.data(), f.pixels.size());
-      }
+      for (const auto& f : r.faces) w.add(record_info(r, f), f.pixels.data(), f.pixels.size());
     }
     w.commit();
   }

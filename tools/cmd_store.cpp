@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "nodes/answer.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
@@ -116,13 +117,6 @@ void write_npy(const std::filesystem::path& path, const EmbeddingStore& s, bool 
   out.close();
   if (!out) throw std::runtime_error(path.string() + ": write failed");
   std::filesystem::rename(tmp, path);
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 int run_export(const ExportArgs& a) {
