@@ -7,6 +7,7 @@
 #include <cmath>
 #include <iomanip>
 #include <mutex>
+#include <optional>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
 #include <opencv2/core.hpp>
@@ -52,6 +53,7 @@ struct State {
   bool labelled = false;        // at least 2 people with faces
   RowMatrixF raw;               // n × d, pixel/255
   RowMatrixF space;             // raw or PCA-reduced
+  std::optional<PcaModel> pca;  // the reduction, past raw_max
   std::string space_name;
   RowMatrixF umap, tsne;
   Json dbscan, sweep, umap_j, tsne_j, classify_j, heldout_j, charts = Json::array();
@@ -106,7 +108,8 @@ class Stages {
         po.components = static_cast<int>(std::min<Eigen::Index>({opt_.pca_components, st_.raw.rows() - 1, st_.raw.cols()}));
         po.seed = opt_.seed;
         po.threads = opt_.threads;
-        st_.space = fit_pca(st_.raw, po).transform(st_.raw);
+        st_.pca = fit_pca(st_.raw, po);
+        st_.space = st_.pca->transform(st_.raw);
         st_.space_name = "pca" + std::to_string(st_.space.cols());
       } else if (st_.raw.cols() > st_.raw.rows()) {
         // n points span at most n − 1 dimensions: an exact PCA keeping them all is a rotation,
@@ -121,35 +124,58 @@ class Stages {
     });
   }
 
-  // DBSCAN L2-normalises rows, which a rotation does not commute with: give it the raw rows
-  // (or the PCA reduction for large sets).
-  const RowMatrixF& dbscan_input() const { return st_.raw.rows() > opt_.raw_max ? st_.space : st_.raw; }
+  // DBSCAN L2-normalises rows, which neither a rotation nor a centred PCA commutes with. Up to
+  // raw_max faces it sees the raw rows. Past that it sees the PCA reconstructions of the faces
+  // (mean included: reconstruction_coordinates, k+1 values a row) and normalises those, so eps
+  // keeps the prototype's meaning at O(n·k) per distance pass and without another n×d copy.
+  void dbscan_input() {
+    if (st_.raw.rows() <= opt_.raw_max) {
+      dbscan_space_ = "raw";
+      return;
+    }
+    if (!st_.pca) throw std::logic_error("analyze: no PCA for the DBSCAN space");
+    dbscan_x_ = reconstruction_coordinates(*st_.pca, st_.space);
+    dbscan_space_ = "reconstructions from " + st_.space_name;
+  }
+  const RowMatrixF& dbscan_x() const { return st_.raw.rows() > opt_.raw_max ? dbscan_x_ : st_.raw; }
 
   void dbscan_stage() {
+    timed("dbscan_space", [&] { dbscan_input(); });
     timed("dbscan", [&] {
       DbscanOptions d = opt_.dbscan;
       d.threads = opt_.threads;
-      const RowMatrixF& x = dbscan_input();
-      const Labels c = dbscan(x, d);
+      const Labels c = dbscan(dbscan_x(), d);
       Json j = partition_scores(st_.labels, c);
       j["eps"] = d.eps;
       j["min_pts"] = d.min_pts;
-      j["normalize"] = d.normalize;
-      j["space"] = st_.space_name;
+      j["normalize"] = opt_.dbscan.normalize;
+      j["space"] = dbscan_space_;
       st_.dbscan["prototype"] = j;
     });
     if (!opt_.run_sweep) return;
     timed("dbscan_sweep", [&] {
       const int k = opt_.dbscan.min_pts;
-      const RowMatrixF& x = dbscan_input();
-      const float suggested = suggest_eps(x, k, opt_.dbscan.normalize, opt_.threads);
-      const float top = std::max({opt_.dbscan.eps * 1.2f, suggested * 2.0f, 0.05f});
-      RadiusNeighborhoods rn(x, top, opt_.dbscan.normalize, opt_.threads);
-      Json sj = partition_scores(st_.labels, rn.dbscan(suggested, k));
+      const RowMatrixF& x = dbscan_x();
+      const bool normalize = opt_.dbscan.normalize;
+      const float suggested = suggest_eps(x, k, normalize, opt_.threads);
+      const float wanted = std::max({opt_.dbscan.eps * 1.2f, suggested * 2.0f, 0.05f});
+      // The pairs within the sweep's top eps are kept: a budget bounds them (and so memory).
+      RadiusNeighborhoods rn(x, wanted, normalize, opt_.threads, opt_.sweep_max_pairs);
+      const float top = rn.max_eps();
+      Json sj = partition_scores(st_.labels, rn.dbscan(std::min(suggested, top), k));
       sj["eps"] = suggested;  // full precision: the value that reproduces these labels
       sj["min_pts"] = k;
       sj["method"] = "knee of the sorted " + std::to_string(k) + "-distance curve";
+      if (suggested > top) {  // beyond the kept pairs: one more exact pass
+        DbscanOptions d = opt_.dbscan;
+        d.eps = suggested;
+        d.threads = opt_.threads;
+        sj.update(partition_scores(st_.labels, dbscan(x, d)));
+      }
       st_.dbscan["suggested"] = sj;
+      st_.dbscan["sweep_max_eps"] = top;
+      st_.dbscan["sweep_capped_by_pair_budget"] = rn.capped();
+      st_.dbscan["sweep_pairs_kept"] = rn.stored_pairs();
       std::vector<int> mins{k};
       if (k != 3) mins.push_back(3);
       Json rows = Json::array(), best;
@@ -177,7 +203,8 @@ class Stages {
       st_.dbscan["best"] = best;
       if (opt_.run_charts) {
         ChartOptions c = chart_options("DBSCAN: agreement with the folders (ARI) and cluster count vs eps", "eps", "ARI");
-        c.vlines = {{opt_.dbscan.eps, "prototype eps " + fmt(opt_.dbscan.eps, 2)}, {suggested, "suggested " + fmt(suggested, 3)}};
+        c.vlines = {{suggested, "suggested " + fmt(suggested, 3)}};
+        if (opt_.dbscan.eps <= top) c.vlines.insert(c.vlines.begin(), {opt_.dbscan.eps, "prototype eps " + fmt(opt_.dbscan.eps, 2)});
         chart("dbscan_eps_sweep.png", line_chart(xs, left, right, c, "clusters"));
       }
     });
@@ -312,7 +339,12 @@ class Stages {
       mo.seed = opt_.seed;
       mo.threads = opt_.threads;
       mo.umap = opt_.umap;
-      const HeldoutScores h = heldout_scores(take_rows(st_.raw, idx), y, split, mo);
+      // Past raw_max the analysis works in the PCA space, and 1-NN on raw rows would cost
+      // O(n²·d); the PCA-space 1-NN is reported instead.
+      const bool small = st_.raw.rows() <= opt_.raw_max;
+      const bool all = idx.size() == st_.labels.size();  // then no n×d copy
+      const HeldoutScores h = all ? heldout_scores(st_.raw, y, split, mo, small)
+                                  : heldout_scores(take_rows(st_.raw, idx), y, split, mo, small);
       Json j;
       j["train"] = h.train;
       j["test"] = h.test;
@@ -326,7 +358,7 @@ class Stages {
       j["umapN_svm"] = sp(h.umapn);
       j["umapN_components"] = mo.umapn_components;
       j["pca_components"] = std::min(mo.pca_components, h.train - 1);
-      j["raw_1nn"] = round4(h.raw_1nn);
+      if (h.raw_1nn >= 0) j["raw_1nn"] = round4(h.raw_1nn);
       j["pca_1nn"] = round4(h.pca_1nn);
       j["best_space"] = h.best;
       j["classify_ms_per_face"] = round4(h.seconds_per_face * 1e3);
@@ -341,6 +373,8 @@ class Stages {
   std::mutex mutex_;
   std::map<std::string, double> seconds_;
   int trust_k_ = 10;
+  RowMatrixF dbscan_x_;       // DBSCAN's rows past raw_max
+  std::string dbscan_space_;
 };
 
 // This process's own peak (VmHWM); getrusage's maxrss can carry the launching parent's peak.
@@ -448,7 +482,9 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
     const Json& h = r["heldout"];
     s << "held-out (" << h["test_per_person"].get<int>() << " per person): pca+SVM " << fmt(h["pca_svm"]["accuracy"].get<double>())
       << ", umap2+SVM " << fmt(h["umap2_svm"]["accuracy"].get<double>()) << ", umapN+SVM "
-      << fmt(h["umapN_svm"]["accuracy"].get<double>()) << ", 1-NN raw " << fmt(h["raw_1nn"].get<double>()) << "\n";
+      << fmt(h["umapN_svm"]["accuracy"].get<double>());
+    if (h.contains("raw_1nn")) s << ", 1-NN raw " << fmt(h["raw_1nn"].get<double>());
+    s << ", 1-NN pca " << fmt(h["pca_1nn"].get<double>()) << "\n";
   }
   res.summary = s.str();
   return res;

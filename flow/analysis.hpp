@@ -28,6 +28,7 @@ namespace lumaflow {
 struct AnalysisOptions {
   DbscanOptions dbscan;              // eps 0.5, minPts 5, L2-normalised: the prototype's
   int sweep_steps = 40;              // eps values in the sweep (per minPts)
+  int64_t sweep_max_pairs = int64_t{1} << 23;  // neighbour pairs the sweep may keep (16 B each)
   UmapOptions umap;                  // 15 neighbours, min_dist 0.1
   TsneOptions tsne;                  // perplexity 30
   SvmOptions svm;                    // C 1, gamma "scale"

@@ -1,6 +1,8 @@
 #include "nodes/dbscan.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -135,6 +137,33 @@ detail::RadiusGraph build_graph(MatrixRefF g, double max_eps2, int threads) {
   return graph;
 }
 
+// A radius holding about max_pairs unordered pairs of rows of g, from the distance
+// distribution of up to 512 evenly spaced rows to all rows; +inf when every pair fits.
+float radius_for_pairs(MatrixRefF g, int64_t max_pairs) {
+  const Eigen::Index n = g.rows();
+  const double all_pairs = 0.5 * static_cast<double>(n) * static_cast<double>(n - 1);
+  if (max_pairs <= 0 || all_pairs <= static_cast<double>(max_pairs)) return std::numeric_limits<float>::infinity();
+  const Eigen::Index m = std::min<Eigen::Index>(n, 512);
+  RowMatrixF sample(m, g.cols());
+  std::vector<Eigen::Index> rows(static_cast<size_t>(m));
+  for (Eigen::Index i = 0; i < m; ++i) {
+    rows[static_cast<size_t>(i)] = i * n / m;
+    sample.row(i) = g.row(rows[static_cast<size_t>(i)]);
+  }
+  std::vector<float> d2;
+  d2.reserve(static_cast<size_t>(m * (n - 1)));
+  for_each_distance_block(sample, g, 64, [&](Eigen::Index b, const RowMatrixF& blk) {
+    for (Eigen::Index r = 0; r < blk.rows(); ++r)
+      for (Eigen::Index j = 0; j < n; ++j)
+        if (j != rows[static_cast<size_t>(b + r)]) d2.push_back(blk(r, j));
+  });
+  const double frac = static_cast<double>(max_pairs) / all_pairs;
+  const auto k = static_cast<size_t>(frac * static_cast<double>(d2.size()));
+  std::nth_element(d2.begin(), d2.begin() + static_cast<std::ptrdiff_t>(k), d2.end());
+  const float r = std::sqrt(std::max(0.f, d2[k]));
+  return std::nextafter(r, 0.f) > 0 ? std::nextafter(r, 0.f) : r;
+}
+
 // mask[e] = 1 iff stored edge e is within eps, deciding pairs near the boundary exactly.
 std::vector<uint8_t> within_mask(const detail::RadiusGraph& graph, MatrixRefF x,
                                  const std::vector<double>& scale, float eps, int threads) {
@@ -198,6 +227,127 @@ Labels expand_clusters(const detail::RadiusGraph& graph, const std::vector<uint8
   return labels;
 }
 
+// ---- exact DBSCAN in O(n·min_pts) memory -------------------------------------------------
+//
+// sklearn's dbscan_inner grows cluster c from the first unlabelled core point and labels every
+// point density-reachable from it before cluster c+1 starts. So its clusters are the connected
+// components of the core points (edges: pairs within eps), numbered in the order of each
+// component's smallest index, and a non-core point within eps of some core point takes the
+// smallest cluster number among its core neighbours (the first expansion that reached it).
+// That identity lets the labels come from neighbour counts and a union-find, without keeping
+// the neighbourhoods, which at a large eps hold O(n²) pairs.
+
+// Row scale factors and the squared norms of the scaled rows, in double.
+struct Scaled {
+  std::vector<double> scale;  // 1/‖row‖ when normalising (1 for zero rows), else 1
+  std::vector<double> sq;     // ‖scale·row‖² (1 or 0 when normalising)
+};
+
+Scaled scaled_norms(MatrixRefF x, bool normalize) {
+  const auto n = static_cast<size_t>(x.rows());
+  Scaled s{std::vector<double>(n, 1.0), std::vector<double>(n, 0.0)};
+  for (size_t i = 0; i < n; ++i) {
+    const double q = x.row(static_cast<Eigen::Index>(i)).cast<double>().squaredNorm();
+    if (normalize && q > 0) {
+      s.scale[i] = 1.0 / std::sqrt(q);
+      s.sq[i] = q * s.scale[i] * s.scale[i];
+    } else {
+      s.sq[i] = normalize ? 0.0 : q;
+    }
+  }
+  return s;
+}
+
+int worker_count(Eigen::Index n, int threads) {
+  const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
+  return static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(resolve_threads(threads), nb)));
+}
+
+// Calls visit(worker, i, j) for every pair i < j of scaled rows whose exact squared distance is
+// <= eps2, worker in [0, workers). The upper triangle is computed block row by block row from
+// the raw rows' float GEMM (the row scales applied afterwards, so no normalised copy of x is
+// made); pairs within the error band of eps2 are re-decided in double. Which pairs are visited
+// does not depend on `workers`; the order does.
+template <class Visit>
+void for_each_close_pair(MatrixRefF x, const Scaled& s, double eps2, int workers, Visit&& visit) {
+  const Eigen::Index n = x.rows();
+  const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
+  // Block b costs ∝ n − b·B; pairing the first with the last balances contiguous chunks.
+  std::vector<Eigen::Index> order;
+  for (Eigen::Index lo = 0, hi = nb - 1; lo <= hi; ++lo, --hi) {
+    order.push_back(lo);
+    if (lo != hi) order.push_back(hi);
+  }
+  parallel_chunks(workers, workers, [&](std::ptrdiff_t w0, std::ptrdiff_t w1) {
+    RowMatrixF g;
+    for (std::ptrdiff_t w = w0; w < w1; ++w)
+      for (Eigen::Index t = nb * w / workers; t < nb * (w + 1) / workers; ++t) {
+        const Eigen::Index b0 = order[static_cast<size_t>(t)] * B, rows = std::min(B, n - b0);
+        g.resize(rows, n - b0);
+        g.noalias() = x.middleRows(b0, rows) * x.middleRows(b0, n - b0).transpose();
+        for (Eigen::Index r = 0; r < rows; ++r) {
+          const Eigen::Index i = b0 + r;
+          const double si = s.scale[static_cast<size_t>(i)], qi = s.sq[static_cast<size_t>(i)];
+          for (Eigen::Index c = r + 1; c < g.cols(); ++c) {
+            const Eigen::Index j = b0 + c;
+            const double sj = s.scale[static_cast<size_t>(j)], qj = s.sq[static_cast<size_t>(j)];
+            const double v = qi + qj - 2.0 * si * sj * static_cast<double>(g(r, c));
+            const double band = kBand * (qi + qj);
+            if (v > eps2 + band) continue;
+            if (v >= eps2 - band && exact_sq(x, s.scale, i, j) > eps2) continue;
+            visit(static_cast<int>(w), static_cast<int32_t>(i), static_cast<int32_t>(j));
+          }
+        }
+      }
+  });
+}
+
+// Union-find whose root is always the smallest index of its set (so merging is order-free).
+class UnionFind {
+ public:
+  explicit UnionFind(Eigen::Index n) : parent_(static_cast<size_t>(n)) {
+    for (size_t i = 0; i < parent_.size(); ++i) parent_[i] = static_cast<int32_t>(i);
+  }
+  int32_t find(int32_t i) {
+    while (parent_[static_cast<size_t>(i)] != i) {
+      int32_t& p = parent_[static_cast<size_t>(i)];
+      p = parent_[static_cast<size_t>(p)];  // path halving
+      i = p;
+    }
+    return i;
+  }
+  void unite(int32_t a, int32_t b) {
+    a = find(a);
+    b = find(b);
+    if (a == b) return;
+    if (a > b) std::swap(a, b);
+    parent_[static_cast<size_t>(b)] = a;
+  }
+
+ private:
+  std::vector<int32_t> parent_;
+};
+
+Labels labels_from_components(const std::vector<uint8_t>& core, UnionFind& uf,
+                              const std::vector<std::pair<int32_t, int32_t>>& border) {
+  const auto n = static_cast<int32_t>(core.size());
+  Labels labels(static_cast<size_t>(n), -1);
+  std::vector<int> cluster_of_root(static_cast<size_t>(n), -1);
+  int next = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    if (!core[static_cast<size_t>(i)]) continue;
+    int& c = cluster_of_root[static_cast<size_t>(uf.find(i))];
+    if (c < 0) c = next++;
+    labels[static_cast<size_t>(i)] = c;
+  }
+  for (const auto& [p, q] : border) {
+    int& l = labels[static_cast<size_t>(p)];
+    const int c = labels[static_cast<size_t>(q)];
+    if (l < 0 || c < l) l = c;
+  }
+  return labels;
+}
+
 void check_min_pts(int min_pts, const char* who) {
   if (min_pts < 1) throw std::invalid_argument(std::string(who) + ": min_pts must be >= 1, got " + std::to_string(min_pts));
 }
@@ -207,19 +357,88 @@ void check_min_pts(int min_pts, const char* who) {
 Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
   check_eps(opt.eps, "dbscan");
   check_min_pts(opt.min_pts, "dbscan");
-  const Prepared p = prepare(x, opt.normalize);
-  const MatrixRefF g = opt.normalize ? MatrixRefF(p.normalized) : x;
-  const double e = decimal_value(opt.eps);
-  const detail::RadiusGraph graph = build_graph(g, e * e, opt.threads);
-  return expand_clusters(graph, within_mask(graph, x, p.scale, opt.eps, opt.threads), opt.min_pts);
+  const Eigen::Index n = x.rows();
+  if (n == 0) return {};
+  const Scaled s = scaled_norms(x, opt.normalize);
+  const double e = decimal_value(opt.eps), eps2 = e * e;
+  const int workers = worker_count(n, opt.threads);
+
+  // Pass 1: neighbour counts; the pairs themselves are kept while they fit the budget.
+  struct CountState {
+    std::vector<int32_t> counts;
+    std::vector<std::pair<int32_t, int32_t>> pairs;
+  };
+  std::vector<CountState> cs(static_cast<size_t>(workers));
+  std::atomic<int64_t> kept{0};
+  std::atomic<bool> keep{opt.pair_budget > 0};
+  for_each_close_pair(x, s, eps2, workers, [&](int w, int32_t i, int32_t j) {
+    CountState& st = cs[static_cast<size_t>(w)];
+    if (st.counts.empty()) st.counts.assign(static_cast<size_t>(n), 0);
+    ++st.counts[static_cast<size_t>(i)];
+    ++st.counts[static_cast<size_t>(j)];
+    if (keep.load(std::memory_order_relaxed)) {
+      if (kept.fetch_add(1, std::memory_order_relaxed) < opt.pair_budget)
+        st.pairs.emplace_back(i, j);
+      else
+        keep.store(false, std::memory_order_relaxed);
+    }
+  });
+  std::vector<uint8_t> core(static_cast<size_t>(n));
+  for (Eigen::Index i = 0; i < n; ++i) {
+    int64_t c = 1;  // the point itself
+    for (const CountState& st : cs)
+      if (!st.counts.empty()) c += st.counts[static_cast<size_t>(i)];
+    core[static_cast<size_t>(i)] = c >= opt.min_pts;
+  }
+
+  // Pass 2: core–core pairs join components; a non-core point remembers its core neighbours
+  // (fewer than min_pts of them, so this stays O(n·min_pts)).
+  UnionFind uf(n);
+  std::vector<std::pair<int32_t, int32_t>> border;  // (non-core point, core neighbour)
+  auto link = [&core](UnionFind& u, std::vector<std::pair<int32_t, int32_t>>& b, int32_t i, int32_t j) {
+    const bool ci = core[static_cast<size_t>(i)], cj = core[static_cast<size_t>(j)];
+    if (ci && cj)
+      u.unite(i, j);
+    else if (ci)
+      b.emplace_back(j, i);
+    else if (cj)
+      b.emplace_back(i, j);
+  };
+  if (keep.load()) {
+    for (CountState& st : cs) {
+      for (const auto& [i, j] : st.pairs) link(uf, border, i, j);
+      std::vector<std::pair<int32_t, int32_t>>().swap(st.pairs);
+    }
+  } else {
+    cs.clear();
+    struct LinkState {
+      std::unique_ptr<UnionFind> uf;
+      std::vector<std::pair<int32_t, int32_t>> border;
+    };
+    std::vector<LinkState> ls(static_cast<size_t>(workers));
+    for_each_close_pair(x, s, eps2, workers, [&](int w, int32_t i, int32_t j) {
+      if (!core[static_cast<size_t>(i)] && !core[static_cast<size_t>(j)]) return;
+      LinkState& st = ls[static_cast<size_t>(w)];
+      if (!st.uf) st.uf = std::make_unique<UnionFind>(n);
+      link(*st.uf, st.border, i, j);
+    });
+    for (LinkState& st : ls) {
+      if (st.uf)
+        for (int32_t i = 0; i < n; ++i) uf.unite(i, st.uf->find(i));
+      border.insert(border.end(), st.border.begin(), st.border.end());
+    }
+  }
+  return labels_from_components(core, uf, border);
 }
 
-RadiusNeighborhoods::RadiusNeighborhoods(MatrixRefF x, float max_eps, bool normalize, int threads)
-    : data_(x), max_eps_(max_eps), threads_(threads) {
+RadiusNeighborhoods::RadiusNeighborhoods(MatrixRefF x, float max_eps, bool normalize, int threads, int64_t max_pairs)
+    : data_(x), max_eps_(max_eps), requested_max_eps_(max_eps), threads_(threads) {
   check_eps(max_eps, "RadiusNeighborhoods");
   Prepared p = prepare(x, normalize);
-  const double e = decimal_value(max_eps);
-  graph_ = build_graph(normalize ? MatrixRefF(p.normalized) : MatrixRefF(data_), e * e, threads);
+  const MatrixRefF g = normalize ? MatrixRefF(p.normalized) : MatrixRefF(data_);
+  max_eps_ = std::min(max_eps_, radius_for_pairs(g, max_pairs));
+  const double e = decimal_value(max_eps_);
+  graph_ = build_graph(g, e * e, threads);
   scale_ = std::move(p.scale);
 }
 

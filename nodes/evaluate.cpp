@@ -89,7 +89,8 @@ SpaceScore score(const FittedModel& m, MatrixRefF test, const Labels& ytest, dou
 
 }  // namespace
 
-HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, const ModelOptions& opt) {
+HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, const ModelOptions& opt,
+                             bool with_raw_1nn) {
   HeldoutScores h;
   const RowMatrixF xtr = take_rows(x, split.train), xte = take_rows(x, split.test);
   const Labels ytr = take(y, split.train), yte = take(y, split.test);
@@ -103,7 +104,7 @@ HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, 
   h.umap2 = score(with_space(base, ClassifySpace::umap2, opt.svm), xte, yte, nullptr);
   h.pca = score(with_space(base, ClassifySpace::pca, opt.svm), xte, yte, &secs);
   h.seconds_per_face = h.test ? secs / h.test : 0;
-  h.raw_1nn = nn1_accuracy(xtr, ytr, xte, yte);
+  if (with_raw_1nn) h.raw_1nn = nn1_accuracy(xtr, ytr, xte, yte);
   h.pca_1nn = nn1_accuracy(base.reduced, ytr, base.reduce(xte), yte);
   h.best = "pca";
   double best = h.pca.accuracy;

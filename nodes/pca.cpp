@@ -247,4 +247,19 @@ RowMatrixF span_coordinates(MatrixRefF x) {
   return out;
 }
 
+RowMatrixF reconstruction_coordinates(const PcaModel& pca, MatrixRefF z) {
+  const Eigen::Index k = pca.components.rows();
+  if (z.cols() != k)
+    throw std::invalid_argument("reconstruction_coordinates: " + std::to_string(z.cols()) + " scores per row for " +
+                                std::to_string(k) + " components");
+  // mean = components^T·w + m⊥ with m⊥ orthogonal to every component.
+  const Eigen::VectorXd mean = pca.mean.cast<double>();
+  const Eigen::VectorXd w = pca.components.cast<double>() * mean;
+  const double perp = std::sqrt(std::max(0.0, mean.squaredNorm() - w.squaredNorm()));
+  RowMatrixF out(z.rows(), k + 1);
+  out.leftCols(k) = z.rowwise() + w.cast<float>().transpose();
+  out.col(k).setConstant(static_cast<float>(perp));
+  return out;
+}
+
 }  // namespace lumaflow

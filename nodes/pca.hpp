@@ -52,4 +52,10 @@ PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt);
 // thousand, it lets every distance-based stage run in r instead of d dimensions.
 RowMatrixF span_coordinates(MatrixRefF x);
 
+// Coordinates, n × (k+1), of the reconstructions inverse_transform(z) = z·components + mean in
+// an orthonormal basis of span(components, mean): the same inner products with each other and
+// with the origin, so the same norms, angles and L2-normalised distances, at k+1 instead of d
+// values a row. z: transform(x) scores (not whitened). O(n·k + k·d).
+RowMatrixF reconstruction_coordinates(const PcaModel& pca, MatrixRefF z);
+
 }  // namespace lumaflow

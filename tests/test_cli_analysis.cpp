@@ -80,3 +80,31 @@ TEST(CliAnalysis, SkipsStagesOnRequest) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out" / "atlas.png"));
   EXPECT_TRUE(std::filesystem::exists(dir / "out" / "umap_1024.png"));
 }
+
+// Past --raw-max the analysis runs in a PCA space and DBSCAN on the normalised PCA
+// reconstructions; the sweep keeps no more pairs than --sweep-max-pairs allows (its top eps is
+// lowered and the report says so), and every stage still reports.
+TEST(CliAnalysis, LargeSetPathKeepsMemoryBounded) {
+  test::TempDir dir;
+  const std::string faces = (dir / "faces").string(), out = (dir / "out").string();
+  ASSERT_EQ(run_cli("synth " + shell_quote(faces) + " --identities 5 --per 24 --size 64 --seed 9").code, 0);
+  const auto r = run_cli("analyze " + shell_quote(faces) + " -o " + shell_quote(out) +
+                         " --size 32 --raw-max 50 --reduce-to 12 --sweep-max-pairs 1000 --folds 3 --no-charts");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(dir / "out" / "report.json");
+  const auto rep = nlohmann::json::parse(in);
+  EXPECT_EQ(rep["vectors"]["count"].get<int>(), 120);
+  EXPECT_EQ(rep["vectors"]["analysis_space"].get<std::string>(), "pca12");
+  EXPECT_EQ(rep["dbscan"]["prototype"]["space"].get<std::string>(), "reconstructions from pca12");
+  EXPECT_TRUE(rep["dbscan"]["sweep_capped_by_pair_budget"].get<bool>());
+  const int64_t kept = rep["dbscan"]["sweep_pairs_kept"].get<int64_t>();
+  EXPECT_GT(kept, 300);  // an estimate: within a small factor of the budget, far below 7,140 pairs
+  EXPECT_LT(kept, 3000);
+  const double top = rep["dbscan"]["sweep_max_eps"].get<double>();
+  for (const auto& row : rep["dbscan"]["sweep"]) EXPECT_LE(row["eps"].get<double>(), top + 1e-6);
+  EXPECT_FALSE(rep["heldout"].contains("raw_1nn"));  // O(n²·d): skipped past raw_max
+  EXPECT_TRUE(rep["heldout"].contains("pca_1nn"));
+  EXPECT_TRUE(rep["classification"].contains("svm_kfold_pca12"));
+  for (const char* stage : {"space", "dbscan", "dbscan_sweep", "umap", "tsne", "heldout"})
+    EXPECT_TRUE(rep["seconds"].contains(stage)) << stage;
+}

@@ -273,3 +273,45 @@ TEST(Dbscan, RejectsBadOptions) {
   EXPECT_THROW(dbscan(x, opts(1.f, 0)), std::invalid_argument);
   EXPECT_TRUE(dbscan(RowMatrixF(0, 3), opts(1.f, 2)).empty());
 }
+
+// Past pair_budget, dbscan() forgets the pairs and makes a second distance pass (union-find on
+// core pairs, border points' core neighbours): labels must not change, whatever the budget or
+// the thread count, including budgets that run out in the middle of the first pass.
+TEST(Dbscan, SecondPassPastThePairBudgetGivesTheSameLabels) {
+  const RowMatrixF x = blobs(60, 4, 10, 0.7f, 17);
+  int mixed = 0;  // settings whose labels hold several clusters and noise
+  for (bool normalize : {false, true})
+    for (float eps : {0.8f, 1.5f, 3.0f})
+      for (int min_pts : {3, 8}) {
+        const float e = normalize ? eps / 8 : eps;
+        const Labels want = reference_dbscan(x, e, min_pts, normalize);
+        mixed += *std::max_element(want.begin(), want.end()) >= 1 && std::count(want.begin(), want.end(), -1) > 0;
+        for (int64_t budget : {int64_t{0}, int64_t{1}, int64_t{500}, int64_t{1} << 23})
+          for (int threads : {1, 2, 3}) {
+            DbscanOptions o = opts(e, min_pts, normalize, threads);
+            o.pair_budget = budget;
+            EXPECT_EQ(dbscan(x, o), want) << "eps " << e << " min_pts " << min_pts << " normalize " << normalize
+                                          << " budget " << budget << " threads " << threads;
+          }
+      }
+  EXPECT_GE(mixed, 2);
+}
+
+// A sweep radius that would hold nearly all n²/2 pairs is lowered to fit the pair budget; the
+// labels below the lowered radius are still exact.
+TEST(Dbscan, RadiusNeighborhoodsKeepToThePairBudget) {
+  const RowMatrixF x = blobs(150, 4, 10, 0.7f, 23);  // 600 points: 179,700 pairs
+  const RadiusNeighborhoods all(x, 1000.f, false, 2);
+  EXPECT_FALSE(all.capped());
+  EXPECT_EQ(all.stored_pairs(), 600 * 599 / 2);
+  const RadiusNeighborhoods rn(x, 1000.f, false, 2, 20000);
+  EXPECT_TRUE(rn.capped());
+  EXPECT_LT(rn.max_eps(), 1000.f);
+  EXPECT_GT(rn.stored_pairs(), 10000);  // an estimate from 512 rows: within a factor of 2
+  EXPECT_LT(rn.stored_pairs(), 40000);
+  for (float f : {0.3f, 0.7f, 1.0f}) {
+    const float eps = rn.max_eps() * f;
+    EXPECT_EQ(rn.dbscan(eps, 5), dbscan(x, opts(eps, 5))) << "eps " << eps;
+  }
+  EXPECT_THROW(rn.dbscan(rn.max_eps() * 1.01f, 5), std::invalid_argument);
+}

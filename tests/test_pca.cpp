@@ -168,3 +168,23 @@ TEST(Pca, ClampsComponentsAndValidates) {
   EXPECT_THROW(fit_pca(x.topRows(1), opts(1)), std::invalid_argument);
   EXPECT_THROW(fit_pca(x, opts(0)), std::invalid_argument);
 }
+
+// The (k+1)-d coordinates must reproduce every inner product of the d-dimensional
+// reconstructions z·components + mean — hence their norms and L2-normalised distances, which
+// is what DBSCAN past raw_max relies on. Data far from the origin, as pixel vectors are.
+TEST(Pca, ReconstructionCoordinatesKeepInnerProducts) {
+  const Planted p = planted(120, 300, {5.0, 3.0, 2.0, 1.0}, 0.05, 9);
+  RowMatrixF x = p.x;
+  x.array() += 4.0f;
+  const PcaModel m = fit_pca(x, opts(6));
+  const RowMatrixF z = m.transform(x);
+  const RowMatrixF c = reconstruction_coordinates(m, z);
+  ASSERT_EQ(c.rows(), 120);
+  ASSERT_EQ(c.cols(), 7);
+  const RowMatrixD full = m.inverse_transform(z).cast<double>();
+  const Eigen::MatrixXd want = full * full.transpose();
+  const Eigen::MatrixXd got = c.cast<double>() * c.cast<double>().transpose();
+  EXPECT_LT((got - want).cwiseAbs().maxCoeff(), 1e-4 * want.cwiseAbs().maxCoeff());
+  EXPECT_GT(want.cwiseAbs().maxCoeff(), 1000.0);  // the mean dominates: the check is not vacuous
+  EXPECT_THROW(reconstruction_coordinates(m, RowMatrixF::Zero(3, 5)), std::invalid_argument);
+}

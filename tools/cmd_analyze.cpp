@@ -65,6 +65,11 @@ void register_analyze_command(CLI::App& app, Registry& reg) {
   c->add_option("--holdout", a->opt.holdout_per_class, "Held-out faces per person (0 = 20 % of the smallest class)");
   c->add_option("--pca", a->opt.model.pca_components, "PCA components of the held-out model")->capture_default_str();
   c->add_option("--raw-max", a->opt.raw_max, "Above this many faces analyse a PCA reduction instead of raw vectors")->capture_default_str();
+  c->add_option("--reduce-to", a->opt.pca_components, "Components of that PCA reduction")->check(CLI::Range(2, 100000))->capture_default_str();
+  c->add_option("--sweep-max-pairs", a->opt.sweep_max_pairs,
+                "Neighbour pairs the eps sweep may keep (16 bytes each); past it the sweep's top eps is lowered")
+      ->check(CLI::Range(int64_t{1000}, int64_t{1} << 40))
+      ->capture_default_str();
   c->add_flag("--no-dbscan", a->no_dbscan, "Skip DBSCAN");
   c->add_flag("--no-sweep", a->no_sweep, "Skip the eps sweep");
   c->add_flag("--no-umap", a->no_umap, "Skip UMAP (and its charts)");
