@@ -46,6 +46,16 @@ void BM_Dbscan(benchmark::State& state) {
 }
 BENCHMARK(BM_Dbscan)->Arg(400)->Arg(2000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// The same with no pairs kept: the second distance pass that bounds memory at a large eps.
+void BM_DbscanSecondPass(benchmark::State& state) {
+  const RowMatrixF& x = clustered(static_cast<int>(state.range(0)));
+  DbscanOptions opt;
+  opt.eps = 0.2f;
+  opt.pair_budget = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(dbscan(x, opt).data());
+}
+BENCHMARK(BM_DbscanSecondPass)->Arg(400)->Arg(2000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 void BM_RadiusSweep10(benchmark::State& state) {
   const RowMatrixF& x = clustered(static_cast<int>(state.range(0)));
   for (auto _ : state) {

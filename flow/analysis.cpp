@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "nodes/answer.hpp"
 #include "nodes/chart.hpp"
 #include "nodes/evaluate.hpp"
 #include "nodes/knn.hpp"
@@ -145,6 +146,7 @@ class Stages {
       DbscanOptions d = opt_.dbscan;
       d.threads = opt_.threads;
       const Labels c = dbscan(dbscan_x(), d);
+      dbscan_labels_.emplace_back("prototype", c);
       Json j = partition_scores(st_.labels, c);
       j["eps"] = d.eps;
       j["min_pts"] = d.min_pts;
@@ -162,16 +164,20 @@ class Stages {
       // The pairs within the sweep's top eps are kept: a budget bounds them (and so memory).
       RadiusNeighborhoods rn(x, wanted, normalize, opt_.threads, opt_.sweep_max_pairs);
       const float top = rn.max_eps();
-      Json sj = partition_scores(st_.labels, rn.dbscan(std::min(suggested, top), k));
-      sj["eps"] = suggested;  // full precision: the value that reproduces these labels
-      sj["min_pts"] = k;
-      sj["method"] = "knee of the sorted " + std::to_string(k) + "-distance curve";
-      if (suggested > top) {  // beyond the kept pairs: one more exact pass
+      Labels at_suggested;
+      if (suggested <= top) {
+        at_suggested = rn.dbscan(suggested, k);
+      } else {  // beyond the kept pairs: one more exact pass
         DbscanOptions d = opt_.dbscan;
         d.eps = suggested;
         d.threads = opt_.threads;
-        sj.update(partition_scores(st_.labels, dbscan(x, d)));
+        at_suggested = dbscan(x, d);
       }
+      Json sj = partition_scores(st_.labels, at_suggested);
+      sj["eps"] = suggested;  // full precision: the value that reproduces these labels
+      sj["min_pts"] = k;
+      sj["method"] = "knee of the sorted " + std::to_string(k) + "-distance curve, + 1e-4 of itself";
+      dbscan_labels_.emplace_back("suggested", std::move(at_suggested));
       st_.dbscan["suggested"] = sj;
       st_.dbscan["sweep_max_eps"] = top;
       st_.dbscan["sweep_capped_by_pair_budget"] = rn.capped();
@@ -179,6 +185,7 @@ class Stages {
       std::vector<int> mins{k};
       if (k != 3) mins.push_back(3);
       Json rows = Json::array(), best;
+      Labels best_labels;
       double best_ari = -2;
       std::vector<double> xs;
       std::vector<Series> left, right;
@@ -190,7 +197,7 @@ class Stages {
           Json r = partition_scores(st_.labels, c);
           r["eps"] = eps;
           r["min_pts"] = mp;
-          if (r["ari"].get<double>() > best_ari) best_ari = r["ari"].get<double>(), best = r;
+          if (r["ari"].get<double>() > best_ari) best_ari = r["ari"].get<double>(), best = r, best_labels = c;
           if (mp == mins.front()) xs.push_back(eps);
           ari.y.push_back(r["ari"].get<double>());
           cnt.y.push_back(r["clusters"].get<double>());
@@ -201,6 +208,7 @@ class Stages {
       }
       st_.dbscan["sweep"] = rows;
       st_.dbscan["best"] = best;
+      dbscan_labels_.emplace_back("best", std::move(best_labels));
       if (opt_.run_charts) {
         ChartOptions c = chart_options("DBSCAN: agreement with the folders (ARI) and cluster count vs eps", "eps", "ARI");
         c.vlines = {{suggested, "suggested " + fmt(suggested, 3)}};
@@ -208,6 +216,29 @@ class Stages {
         chart("dbscan_eps_sweep.png", line_chart(xs, left, right, c, "clusters"));
       }
     });
+  }
+
+  // OUT/dbscan_labels.csv: each face's cluster (−1 noise) at the prototype's eps, the suggested
+  // eps and the sweep's best, in store order — which faces DBSCAN grouped, not only how many.
+  void write_dbscan_labels() const {
+    if (dbscan_labels_.empty()) return;
+    const std::filesystem::path path = out_ / "dbscan_labels.csv";
+    const std::filesystem::path tmp = path.string() + ".tmp";
+    {
+      std::ofstream f(tmp);
+      f << "index,path,folder";
+      for (const auto& [name, l] : dbscan_labels_) f << "," << name;
+      f << "\n";
+      for (size_t i = 0; i < st_.store->size(); ++i) {
+        const int label = st_.labels[i];
+        f << i << "," << csv_field(st_.store->record(i).path) << ","
+          << csv_field(label >= 0 ? st_.names[static_cast<size_t>(label)] : std::string());
+        for (const auto& [name, l] : dbscan_labels_) f << "," << l[i];
+        f << "\n";
+      }
+      if (!f) throw std::runtime_error(tmp.string() + ": write failed");
+    }
+    std::filesystem::rename(tmp, path);
   }
 
   void umap_stage() {
@@ -375,6 +406,7 @@ class Stages {
   int trust_k_ = 10;
   RowMatrixF dbscan_x_;       // DBSCAN's rows past raw_max
   std::string dbscan_space_;
+  std::vector<std::pair<std::string, Labels>> dbscan_labels_;  // prototype, suggested, best
 };
 
 // This process's own peak (VmHWM); getrusage's maxrss can carry the launching parent's peak.
@@ -417,7 +449,10 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
       flow::make_edge(parent, *keep.back());
       return *keep.back();
     };
-    if (opt.run_dbscan) after(*prep, [&] { stages.dbscan_stage(); });
+    if (opt.run_dbscan) after(*prep, [&] {
+      stages.dbscan_stage();
+      stages.write_dbscan_labels();
+    });
     if (opt.run_umap) {
       Node& u = after(*prep, [&] { stages.umap_stage(); });
       after(u, [&] { stages.umap_charts(); });

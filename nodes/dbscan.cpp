@@ -524,7 +524,9 @@ float knee_of_sorted(const std::vector<float>& v) {
 }
 
 float suggest_eps(MatrixRefF x, int k, bool normalize, int threads) {
-  return knee_of_sorted(k_distances(x, k, normalize, threads));
+  const float knee = knee_of_sorted(k_distances(x, k, normalize, threads));
+  const auto raised = static_cast<float>(static_cast<double>(knee) * (1.0 + 1e-4));
+  return knee > 0 ? raised : knee;
 }
 
 }  // namespace lumaflow

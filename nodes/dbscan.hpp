@@ -91,7 +91,10 @@ std::vector<float> k_distances(MatrixRefF x, int k, bool normalize, int threads 
 // first and last points, both axes scaled to [0, 1] ("Kneedle"); ties go to the first point.
 float knee_of_sorted(const std::vector<float>& ascending);
 
-// knee_of_sorted(k_distances(x, k, normalize)): a starting eps for DBSCAN with min_pts = k.
+// A starting eps for DBSCAN with min_pts = k: knee_of_sorted(k_distances(x, k, normalize)),
+// raised by 1e-4 of itself. The knee is some point's exact k-th neighbour distance, so at the
+// knee itself whether that point is core hangs on the last bit of rounding (another tool, a
+// float32 normalisation, decides it the other way); the margin makes the answer robust.
 float suggest_eps(MatrixRefF x, int k, bool normalize, int threads = 0);
 
 }  // namespace lumaflow

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli_util.hpp"
@@ -35,6 +36,25 @@ TEST(CliAnalysis, SynthAnalyzeFitClassify) {
                           "dbscan_eps_sweep.png"}) {
     const cv::Mat img = cv::imread((dir / "out" / png).string());
     EXPECT_FALSE(img.empty()) << png;
+  }
+  // Per-face DBSCAN labels, in store order, agreeing with the report's counts.
+  {
+    std::ifstream csv(dir / "out" / "dbscan_labels.csv");
+    std::string line;
+    ASSERT_TRUE(std::getline(csv, line));
+    EXPECT_EQ(line, "index,path,folder,prototype,suggested,best");
+    int rows = 0, noise = 0;
+    std::set<int> clusters;
+    while (std::getline(csv, line)) {
+      const int suggested = std::stoi(line.substr(line.find_last_of(',', line.find_last_of(',') - 1) + 1));
+      noise += suggested == -1;
+      if (suggested >= 0) clusters.insert(suggested);
+      EXPECT_NE(line.find("person_0"), std::string::npos) << line;
+      ++rows;
+    }
+    EXPECT_EQ(rows, 40);
+    EXPECT_EQ(static_cast<int>(clusters.size()), rep["dbscan"]["suggested"]["clusters"].get<int>());
+    EXPECT_NEAR(noise / 40.0, rep["dbscan"]["suggested"]["noise_fraction"].get<double>(), 1e-4);
   }
   // Fit on the same folder, classify two of its images.
   const std::string model = (dir / "f.model").string();

@@ -257,6 +257,9 @@ TEST(Dbscan, SuggestEpsFindsTheObviousKnee) {
   for (int o = 0; o < 5; ++o) p.push_back({5.f + 10.f * o, 50.f + 7.f * o});
   const RowMatrixF x = points2d(p);
   const float eps = suggest_eps(x, 4, false, 2);
+  const float knee = knee_of_sorted(k_distances(x, 4, false, 2));
+  EXPECT_GT(eps, knee);  // a margin above the knee's exact distance, so no tie decides the labels
+  EXPECT_LE(eps, knee * 1.0002f);
   EXPECT_GE(eps, 0.0999f);
   EXPECT_LE(eps, 0.1415f);
   const Labels l = dbscan(x, opts(eps, 4));
