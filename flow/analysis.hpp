@@ -9,7 +9,10 @@
 // Independent stages run concurrently as oneTBB continue_nodes; each calls nodes/ functions
 // and writes only its own part of the result, so the outcome does not depend on scheduling.
 // "space" is the raw vectors up to `raw_max` points (exact parity with the prototype), else a
-// PCA reduction (no stage is then quadratic in memory). This file wires; it computes nothing.
+// PCA reduction; DBSCAN then runs on the L2-normalised PCA reconstructions, its eps sweep keeps
+// at most `sweep_max_pairs` neighbour pairs, and no stage is quadratic in memory (20,000 faces:
+// bench/scale_analyze.py). Writes charts, dbscan_labels.csv; report.json is the caller's.
+// This file wires; it computes nothing.
 #pragma once
 
 #include <filesystem>

@@ -30,22 +30,32 @@ double decimal_value(float v) {
   return out;
 }
 
-// Rows the GEMM sees, and the per-row factor that maps an input row to them in double.
-struct Prepared {
-  RowMatrixF normalized;        // empty unless normalising
-  std::vector<double> scale;    // 1/‖row‖ (1 for zero rows or without normalising)
+// Row scale factors (1/‖row‖ when normalising) and the squared norms of the scaled rows, in
+// double. Every GEMM runs on the rows as given and applies the scales to its products, so no
+// normalised copy of x is ever made.
+struct Scaled {
+  std::vector<double> scale;  // 1/‖row‖ when normalising (1 for zero rows), else 1
+  std::vector<double> sq;     // ‖scale·row‖² (1 or 0 when normalising)
 };
 
-Prepared prepare(MatrixRefF x, bool normalize) {
-  Prepared p;
-  p.scale.assign(static_cast<size_t>(x.rows()), 1.0);
-  if (!normalize) return p;
-  p.normalized = l2_normalize_rows(x);
-  for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    const double nrm = x.row(i).cast<double>().norm();
-    if (nrm > 0) p.scale[static_cast<size_t>(i)] = 1.0 / nrm;
+Scaled scaled_norms(MatrixRefF x, bool normalize) {
+  const auto n = static_cast<size_t>(x.rows());
+  Scaled s{std::vector<double>(n, 1.0), std::vector<double>(n, 0.0)};
+  for (size_t i = 0; i < n; ++i) {
+    const double q = x.row(static_cast<Eigen::Index>(i)).cast<double>().squaredNorm();
+    if (normalize && q > 0) {
+      s.scale[i] = 1.0 / std::sqrt(q);
+      s.sq[i] = q * s.scale[i] * s.scale[i];
+    } else {
+      s.sq[i] = normalize ? 0.0 : q;
+    }
   }
-  return p;
+  return s;
+}
+
+// Squared distance of scaled rows i and j from their raw dot product g.
+inline double scaled_sq(const Scaled& s, size_t i, size_t j, float g) {
+  return s.sq[i] + s.sq[j] - 2.0 * s.scale[i] * s.scale[j] * static_cast<double>(g);
 }
 
 // Exact squared distance between scaled rows i and j of x, in double.
@@ -68,97 +78,24 @@ void check_eps(float eps, const char* who) {
                                 std::to_string(eps));
 }
 
-struct Pair {
-  int32_t i, j;
-  float sq;
-};
-
-// Upper triangle of the distance matrix, block row by block row: block b holds rows
-// [b0, b0+B) against columns [b0, n), and keeps pairs i < j with GEMM distance² within the
-// radius plus the error band.
-detail::RadiusGraph build_graph(MatrixRefF g, double max_eps2, int threads) {
-  const Eigen::Index n = g.rows();
-  detail::RadiusGraph graph;
-  const Eigen::VectorXf sq = squared_norms(g);
-  graph.sq_norm.assign(sq.data(), sq.data() + n);
-  graph.offsets.assign(static_cast<size_t>(n) + 1, 0);
-  if (n == 0) return graph;
-
-  const Eigen::Index B = block_rows_for(n);
-  const Eigen::Index nb = (n + B - 1) / B;
-  // Block b costs ∝ n − b·B; pairing the first with the last balances contiguous chunks.
-  std::vector<Eigen::Index> order;
-  for (Eigen::Index lo = 0, hi = nb - 1; lo <= hi; ++lo, --hi) {
-    order.push_back(lo);
-    if (lo != hi) order.push_back(hi);
-  }
-  std::vector<std::vector<Pair>> found(static_cast<size_t>(nb));
-  parallel_for(nb, threads, [&](std::ptrdiff_t t) {
-    const Eigen::Index b = order[static_cast<size_t>(t)];
-    const Eigen::Index b0 = b * B, rows = std::min(B, n - b0);
-    auto& out = found[static_cast<size_t>(b)];
-    for_each_distance_block(g.middleRows(b0, rows), g.middleRows(b0, n - b0), static_cast<int>(rows),
-                            [&](Eigen::Index, const RowMatrixF& blk) {
-                              for (Eigen::Index r = 0; r < rows; ++r) {
-                                const Eigen::Index i = b0 + r;
-                                const double si = sq(i);
-                                for (Eigen::Index c = r + 1; c < blk.cols(); ++c) {
-                                  const float v = blk(r, c);
-                                  const Eigen::Index j = b0 + c;
-                                  if (v <= max_eps2 + kBand * (si + sq(j)))
-                                    out.push_back({static_cast<int32_t>(i), static_cast<int32_t>(j), v});
-                                }
-                              }
-                            });
-  });
-
-  for (const auto& blk : found)
-    for (const Pair& p : blk) {
-      ++graph.offsets[static_cast<size_t>(p.i) + 1];
-      ++graph.offsets[static_cast<size_t>(p.j) + 1];
-    }
-  for (size_t i = 0; i < static_cast<size_t>(n); ++i) graph.offsets[i + 1] += graph.offsets[i];
-  const size_t nnz = static_cast<size_t>(graph.offsets.back());
-  graph.neighbors.resize(nnz);
-  graph.sq_dist.resize(nnz);
-  std::vector<int64_t> pos(graph.offsets.begin(), graph.offsets.end() - 1);
-  // Filling in block order keeps each neighbour list ascending (see the block layout above).
-  for (auto& blk : found) {
-    for (const Pair& p : blk) {
-      const auto a = static_cast<size_t>(pos[static_cast<size_t>(p.i)]++);
-      graph.neighbors[a] = p.j;
-      graph.sq_dist[a] = p.sq;
-      const auto c = static_cast<size_t>(pos[static_cast<size_t>(p.j)]++);
-      graph.neighbors[c] = p.i;
-      graph.sq_dist[c] = p.sq;
-    }
-    std::vector<Pair>().swap(blk);
-  }
-  return graph;
-}
-
-// A radius holding about max_pairs unordered pairs of rows of g, from the distance
+// A radius holding about max_pairs unordered pairs of scaled rows, from the distance
 // distribution of up to 512 evenly spaced rows to all rows; +inf when every pair fits.
-float radius_for_pairs(MatrixRefF g, int64_t max_pairs) {
-  const Eigen::Index n = g.rows();
+float radius_for_pairs(MatrixRefF x, const Scaled& s, int64_t max_pairs) {
+  const Eigen::Index n = x.rows();
   const double all_pairs = 0.5 * static_cast<double>(n) * static_cast<double>(n - 1);
   if (max_pairs <= 0 || all_pairs <= static_cast<double>(max_pairs)) return std::numeric_limits<float>::infinity();
   const Eigen::Index m = std::min<Eigen::Index>(n, 512);
-  RowMatrixF sample(m, g.cols());
-  std::vector<Eigen::Index> rows(static_cast<size_t>(m));
-  for (Eigen::Index i = 0; i < m; ++i) {
-    rows[static_cast<size_t>(i)] = i * n / m;
-    sample.row(i) = g.row(rows[static_cast<size_t>(i)]);
-  }
   std::vector<float> d2;
   d2.reserve(static_cast<size_t>(m * (n - 1)));
-  for_each_distance_block(sample, g, 64, [&](Eigen::Index b, const RowMatrixF& blk) {
-    for (Eigen::Index r = 0; r < blk.rows(); ++r)
-      for (Eigen::Index j = 0; j < n; ++j)
-        if (j != rows[static_cast<size_t>(b + r)]) d2.push_back(blk(r, j));
-  });
-  const double frac = static_cast<double>(max_pairs) / all_pairs;
-  const auto k = static_cast<size_t>(frac * static_cast<double>(d2.size()));
+  RowMatrixF rows(1, x.cols()), g;
+  for (Eigen::Index t = 0; t < m; ++t) {
+    const auto i = static_cast<size_t>(t * n / m);
+    rows.row(0) = x.row(static_cast<Eigen::Index>(i));
+    g.noalias() = rows * x.transpose();
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (static_cast<size_t>(j) != i) d2.push_back(static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(0, j))));
+  }
+  const auto k = static_cast<size_t>(static_cast<double>(max_pairs) / all_pairs * static_cast<double>(d2.size()));
   std::nth_element(d2.begin(), d2.begin() + static_cast<std::ptrdiff_t>(k), d2.end());
   const float r = std::sqrt(std::max(0.f, d2[k]));
   return std::nextafter(r, 0.f) > 0 ? std::nextafter(r, 0.f) : r;
@@ -237,39 +174,18 @@ Labels expand_clusters(const detail::RadiusGraph& graph, const std::vector<uint8
 // That identity lets the labels come from neighbour counts and a union-find, without keeping
 // the neighbourhoods, which at a large eps hold O(n²) pairs.
 
-// Row scale factors and the squared norms of the scaled rows, in double.
-struct Scaled {
-  std::vector<double> scale;  // 1/‖row‖ when normalising (1 for zero rows), else 1
-  std::vector<double> sq;     // ‖scale·row‖² (1 or 0 when normalising)
-};
-
-Scaled scaled_norms(MatrixRefF x, bool normalize) {
-  const auto n = static_cast<size_t>(x.rows());
-  Scaled s{std::vector<double>(n, 1.0), std::vector<double>(n, 0.0)};
-  for (size_t i = 0; i < n; ++i) {
-    const double q = x.row(static_cast<Eigen::Index>(i)).cast<double>().squaredNorm();
-    if (normalize && q > 0) {
-      s.scale[i] = 1.0 / std::sqrt(q);
-      s.sq[i] = q * s.scale[i] * s.scale[i];
-    } else {
-      s.sq[i] = normalize ? 0.0 : q;
-    }
-  }
-  return s;
-}
-
 int worker_count(Eigen::Index n, int threads) {
   const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
   return static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(resolve_threads(threads), nb)));
 }
 
-// Calls visit(worker, i, j) for every pair i < j of scaled rows whose exact squared distance is
-// <= eps2, worker in [0, workers). The upper triangle is computed block row by block row from
-// the raw rows' float GEMM (the row scales applied afterwards, so no normalised copy of x is
-// made); pairs within the error band of eps2 are re-decided in double. Which pairs are visited
-// does not depend on `workers`; the order does.
+// Upper triangle of the scaled distance matrix, block row by block row: block b holds rows
+// [b0, b0+B) against columns [b0, n). Calls visit(worker, i, j, v, band) for every pair i < j
+// whose GEMM squared distance v is <= limit2 + band, where band bounds v's float error;
+// worker is in [0, workers). Which pairs are visited does not depend on `workers`, the order
+// does; within a worker, pairs come in blocks of ascending i.
 template <class Visit>
-void for_each_close_pair(MatrixRefF x, const Scaled& s, double eps2, int workers, Visit&& visit) {
+void for_each_pair_within(MatrixRefF x, const Scaled& s, double limit2, int workers, Visit&& visit) {
   const Eigen::Index n = x.rows();
   const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
   // Block b costs ∝ n − b·B; pairing the first with the last balances contiguous chunks.
@@ -286,20 +202,66 @@ void for_each_close_pair(MatrixRefF x, const Scaled& s, double eps2, int workers
         g.resize(rows, n - b0);
         g.noalias() = x.middleRows(b0, rows) * x.middleRows(b0, n - b0).transpose();
         for (Eigen::Index r = 0; r < rows; ++r) {
-          const Eigen::Index i = b0 + r;
-          const double si = s.scale[static_cast<size_t>(i)], qi = s.sq[static_cast<size_t>(i)];
+          const auto i = static_cast<size_t>(b0 + r);
           for (Eigen::Index c = r + 1; c < g.cols(); ++c) {
-            const Eigen::Index j = b0 + c;
-            const double sj = s.scale[static_cast<size_t>(j)], qj = s.sq[static_cast<size_t>(j)];
-            const double v = qi + qj - 2.0 * si * sj * static_cast<double>(g(r, c));
-            const double band = kBand * (qi + qj);
-            if (v > eps2 + band) continue;
-            if (v >= eps2 - band && exact_sq(x, s.scale, i, j) > eps2) continue;
-            visit(static_cast<int>(w), static_cast<int32_t>(i), static_cast<int32_t>(j));
+            const auto j = static_cast<size_t>(b0 + c);
+            const double v = scaled_sq(s, i, j, g(r, c));
+            const double band = kBand * (s.sq[i] + s.sq[j]);
+            if (v <= limit2 + band) visit(static_cast<int>(w), static_cast<int32_t>(i), static_cast<int32_t>(j), v, band);
           }
         }
       }
   });
+}
+
+// The same, for pairs whose exact squared distance is <= eps2: visit(worker, i, j).
+template <class Visit>
+void for_each_close_pair(MatrixRefF x, const Scaled& s, double eps2, int workers, Visit&& visit) {
+  for_each_pair_within(x, s, eps2, workers, [&](int w, int32_t i, int32_t j, double v, double band) {
+    if (v >= eps2 - band && exact_sq(x, s.scale, i, j) > eps2) return;
+    visit(w, i, j);
+  });
+}
+
+// Symmetric radius graph (CSR) of the pairs within max_eps2 plus
+// the error band, with their GEMM distances: exact decisions are made per eps later.
+detail::RadiusGraph build_graph(MatrixRefF x, const Scaled& s, double max_eps2, int threads) {
+  const Eigen::Index n = x.rows();
+  detail::RadiusGraph graph;
+  graph.sq_norm.assign(s.sq.begin(), s.sq.end());
+  graph.offsets.assign(static_cast<size_t>(n) + 1, 0);
+  if (n == 0) return graph;
+  struct Pair {
+    int32_t i, j;
+    float sq;
+  };
+  const int workers = worker_count(n, threads);
+  std::vector<std::vector<Pair>> found(static_cast<size_t>(workers));
+  for_each_pair_within(x, s, max_eps2, workers, [&](int w, int32_t i, int32_t j, double v, double) {
+    found[static_cast<size_t>(w)].push_back({i, j, static_cast<float>(v)});
+  });
+  for (const auto& f : found)
+    for (const Pair& p : f) {
+      ++graph.offsets[static_cast<size_t>(p.i) + 1];
+      ++graph.offsets[static_cast<size_t>(p.j) + 1];
+    }
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i) graph.offsets[i + 1] += graph.offsets[i];
+  const size_t nnz = static_cast<size_t>(graph.offsets.back());
+  graph.neighbors.resize(nnz);
+  graph.sq_dist.resize(nnz);
+  std::vector<int64_t> pos(graph.offsets.begin(), graph.offsets.end() - 1);
+  for (auto& f : found) {
+    for (const Pair& p : f) {
+      const auto a = static_cast<size_t>(pos[static_cast<size_t>(p.i)]++);
+      graph.neighbors[a] = p.j;
+      graph.sq_dist[a] = p.sq;
+      const auto c = static_cast<size_t>(pos[static_cast<size_t>(p.j)]++);
+      graph.neighbors[c] = p.i;
+      graph.sq_dist[c] = p.sq;
+    }
+    std::vector<Pair>().swap(f);
+  }
+  return graph;
 }
 
 // Union-find whose root is always the smallest index of its set (so merging is order-free).
@@ -434,12 +396,11 @@ Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
 RadiusNeighborhoods::RadiusNeighborhoods(MatrixRefF x, float max_eps, bool normalize, int threads, int64_t max_pairs)
     : data_(x), max_eps_(max_eps), requested_max_eps_(max_eps), threads_(threads) {
   check_eps(max_eps, "RadiusNeighborhoods");
-  Prepared p = prepare(x, normalize);
-  const MatrixRefF g = normalize ? MatrixRefF(p.normalized) : MatrixRefF(data_);
-  max_eps_ = std::min(max_eps_, radius_for_pairs(g, max_pairs));
+  const Scaled s = scaled_norms(data_, normalize);
+  max_eps_ = std::min(max_eps_, radius_for_pairs(data_, s, max_pairs));
   const double e = decimal_value(max_eps_);
-  graph_ = build_graph(g, e * e, threads);
-  scale_ = std::move(p.scale);
+  graph_ = build_graph(data_, s, e * e, threads);
+  scale_ = s.scale;
 }
 
 std::vector<uint8_t> RadiusNeighborhoods::within(float eps) const {
@@ -463,42 +424,43 @@ std::vector<float> k_distances(MatrixRefF x, int k, bool normalize, int threads)
   const Eigen::Index n = x.rows();
   if (k < 1 || k > n)
     throw std::invalid_argument("k_distances: k=" + std::to_string(k) + " must be in [1, " + std::to_string(n) + "]");
-  const Prepared p = prepare(x, normalize);
-  const MatrixRefF g = normalize ? MatrixRefF(p.normalized) : x;
-  const Eigen::VectorXf sq = squared_norms(g);
-  const double sq_max = sq.size() ? static_cast<double>(sq.maxCoeff()) : 0.0;
+  const Scaled s = scaled_norms(x, normalize);
+  const double sq_max = n ? *std::max_element(s.sq.begin(), s.sq.end()) : 0.0;
   std::vector<float> out(static_cast<size_t>(n));
   const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
   // Contiguous runs of whole blocks per thread: block shapes (hence GEMM rounding) and the exact
   // refinement below make the result independent of the thread count.
   parallel_chunks(nb, threads, [&](std::ptrdiff_t bb, std::ptrdiff_t be) {
-    const Eigen::Index r0 = bb * B, r1 = std::min<Eigen::Index>(be * B, n);
-    std::vector<float> row(static_cast<size_t>(n));
+    std::vector<float> row(static_cast<size_t>(n)), sorted(static_cast<size_t>(n));
     std::vector<double> exact;
-    for_each_distance_block(g.middleRows(r0, r1 - r0), g, static_cast<int>(B), [&](Eigen::Index b, const RowMatrixF& blk) {
-      for (Eigen::Index r = 0; r < blk.rows(); ++r) {
-        const Eigen::Index i = r0 + b + r;
-        std::copy(blk.row(r).data(), blk.row(r).data() + n, row.begin());
-        row[static_cast<size_t>(i)] = 0.f;
-        std::nth_element(row.begin(), row.begin() + (k - 1), row.end());
-        const double v = row[static_cast<size_t>(k - 1)];
+    RowMatrixF g;
+    for (std::ptrdiff_t blk = bb; blk < be; ++blk) {
+      const Eigen::Index r0 = blk * B, rows = std::min(B, n - r0);
+      g.noalias() = x.middleRows(r0, rows) * x.transpose();
+      for (Eigen::Index r = 0; r < rows; ++r) {
+        const auto i = static_cast<size_t>(r0 + r);
+        for (Eigen::Index j = 0; j < n; ++j) row[static_cast<size_t>(j)] = static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j)));
+        row[i] = 0.f;
+        sorted = row;
+        std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
+        const double v = sorted[static_cast<size_t>(k - 1)];
         // Every true k-nearest has GEMM distance² <= v + 2·band; re-rank those exactly.
-        const double limit = v + 2 * kBand * (sq(i) + sq_max);
+        const double limit = v + 2 * kBand * (s.sq[i] + sq_max);
         exact.clear();
         for (Eigen::Index j = 0; j < n; ++j)
-          if (j == i)
+          if (static_cast<size_t>(j) == i)
             exact.push_back(0.0);
-          else if (blk(r, j) <= limit)
-            exact.push_back(exact_sq(x, p.scale, i, j));
+          else if (row[static_cast<size_t>(j)] <= limit)
+            exact.push_back(exact_sq(x, s.scale, static_cast<Eigen::Index>(i), j));
         std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end());
         // Rounded up to the next float, so that eps = this value still counts the k-th
         // neighbour in (a round-to-nearest float can fall just below the exact distance).
         const double d = std::sqrt(exact[static_cast<size_t>(k - 1)]);
         float f = static_cast<float>(d);
         if (static_cast<double>(f) < d) f = std::nextafter(f, std::numeric_limits<float>::infinity());
-        out[static_cast<size_t>(i)] = f;
+        out[i] = f;
       }
-    });
+    }
   });
   std::sort(out.begin(), out.end());
   return out;

@@ -41,13 +41,13 @@ struct DbscanOptions {
 Labels dbscan(MatrixRefF x, const DbscanOptions& opt);
 
 namespace detail {
-// Symmetric radius graph in CSR form: the neighbours of i (self excluded, ascending index) are
+// Symmetric radius graph in CSR form: the neighbours of i (self excluded, in no set order) are
 // neighbors[offsets[i] .. offsets[i+1]), with their GEMM squared distances in sq_dist.
 struct RadiusGraph {
   std::vector<int64_t> offsets;
   std::vector<int32_t> neighbors;
   std::vector<float> sq_dist;
-  std::vector<float> sq_norm;  // squared norms of the rows the GEMM saw (sets the error band)
+  std::vector<float> sq_norm;  // squared norms of the (scaled) rows (set the error band)
 };
 }  // namespace detail
 

@@ -39,6 +39,7 @@ int run_analyze(AnalyzeArgs a) {
   r.report["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_text_file(std::filesystem::path(a.output) / "report.json", r.report.dump(2) + "\n");
   std::cout << r.summary << "report and charts: " << a.output << "/ (report.json";
+  if (std::filesystem::exists(std::filesystem::path(a.output) / "dbscan_labels.csv")) std::cout << ", dbscan_labels.csv";
   for (const auto& c : r.report["charts"]) std::cout << ", " << c.get<std::string>();
   std::cout << ")\n";
   return 0;
