@@ -21,15 +21,6 @@ namespace {
 // 20× margin while keeping the exact re-checks (O(d) each) to a thin slice of the pairs.
 constexpr double kBand = 1e-4;
 
-// The double a user meant when they wrote this float: its shortest decimal form, read as double.
-double decimal_value(float v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  double out = v;
-  std::from_chars(buf, r.ptr, out);
-  return out;
-}
-
 // Row scale factors (1/‖row‖ when normalising) and the squared norms of the scaled rows, in
 // double. Every GEMM runs on the rows as given and applies the scales to its products, so no
 // normalised copy of x is ever made.
@@ -489,6 +480,14 @@ float suggest_eps(MatrixRefF x, int k, bool normalize, int threads) {
   const float knee = knee_of_sorted(k_distances(x, k, normalize, threads));
   const auto raised = static_cast<float>(static_cast<double>(knee) * (1.0 + 1e-4));
   return knee > 0 ? raised : knee;
+}
+
+double decimal_value(float v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  double out = v;
+  std::from_chars(buf, r.ptr, out);
+  return out;
 }
 
 }  // namespace lumaflow

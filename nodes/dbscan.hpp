@@ -40,6 +40,10 @@ struct DbscanOptions {
 // DBSCAN labels of the rows of x.
 Labels dbscan(MatrixRefF x, const DbscanOptions& opt);
 
+// The double a user meant when they wrote this float: its shortest decimal form, read as a
+// double (0.45f → 0.45). Every "within eps" decision reads eps this way, so they all agree.
+double decimal_value(float v);
+
 namespace detail {
 // Symmetric radius graph in CSR form: the neighbours of i (self excluded, in no set order) are
 // neighbors[offsets[i] .. offsets[i+1]), with their GEMM squared distances in sq_dist.

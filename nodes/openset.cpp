@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -26,16 +25,6 @@ using json = nlohmann::json;
 
 constexpr const char* kFormat = "lumaflow-identities";
 constexpr int kVersion = 1;
-
-// eps as the decimal number it prints as, like nodes/dbscan reads it, so "within eps" here and
-// in DBSCAN agree.
-double decimal_value(float v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  double out = v;
-  std::from_chars(buf, r.ptr, out);
-  return out;
-}
 
 std::string hex64(uint64_t v) {
   char buf[17];
