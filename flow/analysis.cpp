@@ -218,27 +218,22 @@ class Stages {
     });
   }
 
-  // OUT/dbscan_labels.csv: each face's cluster (−1 noise) at the prototype's eps, the suggested
-  // eps and the sweep's best, in store order — which faces DBSCAN grouped, not only how many.
-  void write_dbscan_labels() const {
-    if (dbscan_labels_.empty()) return;
-    const std::filesystem::path path = out_ / "dbscan_labels.csv";
-    const std::filesystem::path tmp = path.string() + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << "index,path,folder";
-      for (const auto& [name, l] : dbscan_labels_) f << "," << name;
+  // dbscan_labels.csv: each face's cluster (−1 noise) at the prototype's eps, the suggested eps
+  // and the sweep's best, in store order — which faces DBSCAN grouped, not only how many.
+  std::string dbscan_labels_csv() const {
+    if (dbscan_labels_.empty()) return {};
+    std::ostringstream f;
+    f << "index,path,folder";
+    for (const auto& [name, l] : dbscan_labels_) f << "," << name;
+    f << "\n";
+    for (size_t i = 0; i < st_.store->size(); ++i) {
+      const int label = st_.labels[i];
+      f << i << "," << csv_field(st_.store->record(i).path) << ","
+        << csv_field(label >= 0 ? st_.names[static_cast<size_t>(label)] : std::string());
+      for (const auto& [name, l] : dbscan_labels_) f << "," << l[i];
       f << "\n";
-      for (size_t i = 0; i < st_.store->size(); ++i) {
-        const int label = st_.labels[i];
-        f << i << "," << csv_field(st_.store->record(i).path) << ","
-          << csv_field(label >= 0 ? st_.names[static_cast<size_t>(label)] : std::string());
-        for (const auto& [name, l] : dbscan_labels_) f << "," << l[i];
-        f << "\n";
-      }
-      if (!f) throw std::runtime_error(tmp.string() + ": write failed");
     }
-    std::filesystem::rename(tmp, path);
+    return f.str();
   }
 
   void umap_stage() {
@@ -449,10 +444,7 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
       flow::make_edge(parent, *keep.back());
       return *keep.back();
     };
-    if (opt.run_dbscan) after(*prep, [&] {
-      stages.dbscan_stage();
-      stages.write_dbscan_labels();
-    });
+    if (opt.run_dbscan) after(*prep, [&] { stages.dbscan_stage(); });
     if (opt.run_umap) {
       Node& u = after(*prep, [&] { stages.umap_stage(); });
       after(u, [&] { stages.umap_charts(); });
@@ -467,6 +459,7 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
   });
 
   AnalysisResult res;
+  res.dbscan_labels_csv = stages.dbscan_labels_csv();
   Json& r = res.report;
   r["vectors"] = {{"count", store.size()}, {"dims", store.dims()}, {"image_size", store.image_size()},
                   {"people", people.size()}, {"analysis_space", st.space_name}};

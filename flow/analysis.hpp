@@ -11,7 +11,7 @@
 // "space" is the raw vectors up to `raw_max` points (exact parity with the prototype), else a
 // PCA reduction; DBSCAN then runs on the L2-normalised PCA reconstructions, its eps sweep keeps
 // at most `sweep_max_pairs` neighbour pairs, and no stage is quadratic in memory (20,000 faces:
-// bench/scale_analyze.py). Writes charts, dbscan_labels.csv; report.json is the caller's.
+// bench/scale_analyze.py). Writes the charts; report.json and dbscan_labels.csv are the caller's.
 // This file wires; it computes nothing.
 #pragma once
 
@@ -51,10 +51,11 @@ struct AnalysisOptions {
 struct AnalysisResult {
   nlohmann::ordered_json report;     // everything, as written to report.json
   std::string summary;               // a few lines for stdout; starts with the DBSCAN cluster count
+  std::string dbscan_labels_csv;     // index,path,folder,prototype,suggested,best ("" without DBSCAN)
 };
 
-// Runs the analysis of `store` and writes charts into out_dir (created). report.json is written
-// by the caller (it adds the ingest part).
+// Runs the analysis of `store` and writes charts into out_dir (created). report.json and
+// dbscan_labels.csv are written by the caller (it adds the ingest part to the report).
 AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& opt, const std::filesystem::path& out_dir);
 
 }  // namespace lumaflow

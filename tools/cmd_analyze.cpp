@@ -38,8 +38,9 @@ int run_analyze(AnalyzeArgs a) {
   r.report["input"] = {{"path", a.input}, {"embed_or_load_seconds", embed_seconds}};
   r.report["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_text_file(std::filesystem::path(a.output) / "report.json", r.report.dump(2) + "\n");
+  if (!r.dbscan_labels_csv.empty()) write_text_file(std::filesystem::path(a.output) / "dbscan_labels.csv", r.dbscan_labels_csv);
   std::cout << r.summary << "report and charts: " << a.output << "/ (report.json";
-  if (std::filesystem::exists(std::filesystem::path(a.output) / "dbscan_labels.csv")) std::cout << ", dbscan_labels.csv";
+  if (!r.dbscan_labels_csv.empty()) std::cout << ", dbscan_labels.csv";
   for (const auto& c : r.report["charts"]) std::cout << ", " << c.get<std::string>();
   std::cout << ")\n";
   return 0;
