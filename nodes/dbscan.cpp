@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <memory>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
-#include "nodes/knn.hpp"
 #include "nodes/parallel.hpp"
 
 namespace lumaflow {
@@ -78,13 +77,19 @@ float radius_for_pairs(MatrixRefF x, const Scaled& s, int64_t max_pairs) {
   const Eigen::Index m = std::min<Eigen::Index>(n, 512);
   std::vector<float> d2;
   d2.reserve(static_cast<size_t>(m * (n - 1)));
-  RowMatrixF rows(1, x.cols()), g;
-  for (Eigen::Index t = 0; t < m; ++t) {
-    const auto i = static_cast<size_t>(t * n / m);
-    rows.row(0) = x.row(static_cast<Eigen::Index>(i));
+  // 64 sampled rows per product: one pass over x per block, not per row.
+  constexpr Eigen::Index kRows = 64;
+  RowMatrixF rows, g;
+  for (Eigen::Index t0 = 0; t0 < m; t0 += kRows) {
+    const Eigen::Index b = std::min(kRows, m - t0);
+    rows.resize(b, x.cols());
+    for (Eigen::Index r = 0; r < b; ++r) rows.row(r) = x.row((t0 + r) * n / m);
     g.noalias() = rows * x.transpose();
-    for (Eigen::Index j = 0; j < n; ++j)
-      if (static_cast<size_t>(j) != i) d2.push_back(static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(0, j))));
+    for (Eigen::Index r = 0; r < b; ++r) {
+      const auto i = static_cast<size_t>((t0 + r) * n / m);
+      for (Eigen::Index j = 0; j < n; ++j)
+        if (static_cast<size_t>(j) != i) d2.push_back(static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j))));
+    }
   }
   const auto k = static_cast<size_t>(static_cast<double>(max_pairs) / all_pairs * static_cast<double>(d2.size()));
   std::nth_element(d2.begin(), d2.begin() + static_cast<std::ptrdiff_t>(k), d2.end());
@@ -124,35 +129,6 @@ std::vector<int> counts_from_mask(const detail::RadiusGraph& graph, const std::v
   for (size_t i = 0; i < n; ++i)
     for (int64_t k = graph.offsets[i]; k < graph.offsets[i + 1]; ++k) counts[i] += mask[static_cast<size_t>(k)];
   return counts;
-}
-
-// sklearn's dbscan_inner: depth-first expansion from each unlabelled core point in index order.
-Labels expand_clusters(const detail::RadiusGraph& graph, const std::vector<uint8_t>& mask, int min_pts) {
-  const size_t n = graph.offsets.size() - 1;
-  const std::vector<int> counts = counts_from_mask(graph, mask);
-  Labels labels(n, -1);
-  std::vector<int32_t> stack;
-  int label = 0;
-  for (size_t start = 0; start < n; ++start) {
-    if (labels[start] != -1 || counts[start] < min_pts) continue;
-    auto p = static_cast<int32_t>(start);
-    for (;;) {
-      const auto up = static_cast<size_t>(p);
-      if (labels[up] == -1) {
-        labels[up] = label;
-        if (counts[up] >= min_pts)
-          for (int64_t k = graph.offsets[up]; k < graph.offsets[up + 1]; ++k) {
-            const int32_t q = graph.neighbors[static_cast<size_t>(k)];
-            if (mask[static_cast<size_t>(k)] && labels[static_cast<size_t>(q)] == -1) stack.push_back(q);
-          }
-      }
-      if (stack.empty()) break;
-      p = stack.back();
-      stack.pop_back();
-    }
-    ++label;
-  }
-  return labels;
 }
 
 // ---- exact DBSCAN in O(n·min_pts) memory -------------------------------------------------
@@ -281,8 +257,22 @@ class UnionFind {
   std::vector<int32_t> parent_;
 };
 
+using BorderPairs = std::vector<std::pair<int32_t, int32_t>>;  // (non-core point, core neighbour)
+
+// A pair within eps: two core points join one component; a non-core point notes its core
+// neighbour (it has fewer than min_pts neighbours, so these stay O(n·min_pts)).
+void link_pair(const std::vector<uint8_t>& core, UnionFind& uf, BorderPairs& border, int32_t i, int32_t j) {
+  const bool ci = core[static_cast<size_t>(i)], cj = core[static_cast<size_t>(j)];
+  if (ci && cj)
+    uf.unite(i, j);
+  else if (ci)
+    border.emplace_back(j, i);
+  else if (cj)
+    border.emplace_back(i, j);
+}
+
 Labels labels_from_components(const std::vector<uint8_t>& core, UnionFind& uf,
-                              const std::vector<std::pair<int32_t, int32_t>>& border) {
+                              const BorderPairs& border) {
   const auto n = static_cast<int32_t>(core.size());
   Labels labels(static_cast<size_t>(n), -1);
   std::vector<int> cluster_of_root(static_cast<size_t>(n), -1);
@@ -322,11 +312,11 @@ Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
     std::vector<std::pair<int32_t, int32_t>> pairs;
   };
   std::vector<CountState> cs(static_cast<size_t>(workers));
+  for (CountState& st : cs) st.counts.assign(static_cast<size_t>(n), 0);
   std::atomic<int64_t> kept{0};
   std::atomic<bool> keep{opt.pair_budget > 0};
   for_each_close_pair(x, s, eps2, workers, [&](int w, int32_t i, int32_t j) {
     CountState& st = cs[static_cast<size_t>(w)];
-    if (st.counts.empty()) st.counts.assign(static_cast<size_t>(n), 0);
     ++st.counts[static_cast<size_t>(i)];
     ++st.counts[static_cast<size_t>(j)];
     if (keep.load(std::memory_order_relaxed)) {
@@ -339,41 +329,30 @@ Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
   std::vector<uint8_t> core(static_cast<size_t>(n));
   for (Eigen::Index i = 0; i < n; ++i) {
     int64_t c = 1;  // the point itself
-    for (const CountState& st : cs)
-      if (!st.counts.empty()) c += st.counts[static_cast<size_t>(i)];
+    for (const CountState& st : cs) c += st.counts[static_cast<size_t>(i)];
     core[static_cast<size_t>(i)] = c >= opt.min_pts;
   }
 
-  // Pass 2: core–core pairs join components; a non-core point remembers its core neighbours
-  // (fewer than min_pts of them, so this stays O(n·min_pts)).
+  // Pass 2 (from the kept pairs, or a second distance pass): components and border points.
   UnionFind uf(n);
-  std::vector<std::pair<int32_t, int32_t>> border;  // (non-core point, core neighbour)
-  auto link = [&core](UnionFind& u, std::vector<std::pair<int32_t, int32_t>>& b, int32_t i, int32_t j) {
-    const bool ci = core[static_cast<size_t>(i)], cj = core[static_cast<size_t>(j)];
-    if (ci && cj)
-      u.unite(i, j);
-    else if (ci)
-      b.emplace_back(j, i);
-    else if (cj)
-      b.emplace_back(i, j);
-  };
+  BorderPairs border;
   if (keep.load()) {
     for (CountState& st : cs) {
-      for (const auto& [i, j] : st.pairs) link(uf, border, i, j);
+      for (const auto& [i, j] : st.pairs) link_pair(core, uf, border, i, j);
       std::vector<std::pair<int32_t, int32_t>>().swap(st.pairs);
     }
   } else {
     cs.clear();
     struct LinkState {
       std::unique_ptr<UnionFind> uf;
-      std::vector<std::pair<int32_t, int32_t>> border;
+      BorderPairs border;
     };
     std::vector<LinkState> ls(static_cast<size_t>(workers));
     for_each_close_pair(x, s, eps2, workers, [&](int w, int32_t i, int32_t j) {
       if (!core[static_cast<size_t>(i)] && !core[static_cast<size_t>(j)]) return;
       LinkState& st = ls[static_cast<size_t>(w)];
       if (!st.uf) st.uf = std::make_unique<UnionFind>(n);
-      link(*st.uf, st.border, i, j);
+      link_pair(core, *st.uf, st.border, i, j);
     });
     for (LinkState& st : ls) {
       if (st.uf)
@@ -404,7 +383,19 @@ std::vector<uint8_t> RadiusNeighborhoods::within(float eps) const {
 
 Labels RadiusNeighborhoods::dbscan(float eps, int min_pts) const {
   check_min_pts(min_pts, "RadiusNeighborhoods::dbscan");
-  return expand_clusters(graph_, within(eps), min_pts);
+  const std::vector<uint8_t> mask = within(eps);
+  const std::vector<int> counts = counts_from_mask(graph_, mask);
+  const auto n = static_cast<int32_t>(counts.size());
+  std::vector<uint8_t> core(counts.size());
+  for (size_t i = 0; i < counts.size(); ++i) core[i] = counts[i] >= min_pts;
+  UnionFind uf(n);
+  BorderPairs border;
+  for (int32_t i = 0; i < n; ++i)
+    for (int64_t k = graph_.offsets[static_cast<size_t>(i)]; k < graph_.offsets[static_cast<size_t>(i) + 1]; ++k) {
+      const int32_t j = graph_.neighbors[static_cast<size_t>(k)];
+      if (j > i && mask[static_cast<size_t>(k)]) link_pair(core, uf, border, i, j);  // each pair once
+    }
+  return labels_from_components(core, uf, border);
 }
 
 std::vector<int> RadiusNeighborhoods::neighbor_counts(float eps) const {
