@@ -50,6 +50,7 @@ std::string fmt(double v, int digits = 3) {
 struct State {
   const EmbeddingStore* store = nullptr;
   Labels labels;                // folder labels (-1 = unlabelled)
+  std::vector<int> labelled_idx;  // indices of the labelled faces
   std::vector<std::string> names;
   bool labelled = false;        // at least 2 people with faces
   RowMatrixF raw;               // n × d, pixel/255
@@ -268,9 +269,7 @@ class Stages {
 
   void umap_svm() {
     if (!st_.labelled || !opt_.run_svm) return;
-    std::vector<int> idx;
-    for (size_t i = 0; i < st_.labels.size(); ++i)
-      if (st_.labels[i] >= 0) idx.push_back(static_cast<int>(i));
+    const std::vector<int>& idx = st_.labelled_idx;
     const RowMatrixF xy = take_rows(st_.umap, idx);
     const Labels y = take(st_.labels, idx);
     timed("svm_kfold_umap", [&] {
@@ -331,9 +330,7 @@ class Stages {
 
   void raw_classify() {
     if (!st_.labelled) return;
-    std::vector<int> idx;
-    for (size_t i = 0; i < st_.labels.size(); ++i)
-      if (st_.labels[i] >= 0) idx.push_back(static_cast<int>(i));
+    const std::vector<int>& idx = st_.labelled_idx;
     const RowMatrixF x = take_rows(st_.space, idx);
     const Labels y = take(st_.labels, idx);
     // gamma "scale" depends on the coordinates, not only on distances: SVM sees the raw rows
@@ -350,9 +347,7 @@ class Stages {
   void heldout() {
     if (!st_.labelled || !opt_.run_heldout) return;
     timed("heldout", [&] {
-      std::vector<int> idx;
-      for (size_t i = 0; i < st_.labels.size(); ++i)
-        if (st_.labels[i] >= 0) idx.push_back(static_cast<int>(i));
+      const std::vector<int>& idx = st_.labelled_idx;
       const Labels y = take(st_.labels, idx);
       std::map<int, int> per;
       for (int l : y) ++per[l];
@@ -427,8 +422,11 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
   st.labels = store.labels();
   st.names = store.header().labels;
   std::set<int> people;
-  for (int l : st.labels)
-    if (l >= 0) people.insert(l);
+  for (size_t i = 0; i < st.labels.size(); ++i)
+    if (st.labels[i] >= 0) {
+      people.insert(st.labels[i]);
+      st.labelled_idx.push_back(static_cast<int>(i));
+    }
   st.labelled = people.size() >= 2;
   Stages stages(opt, out_dir, st);
 
