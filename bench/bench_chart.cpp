@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <random>
 
-#include "nodes/chart.hpp"
+#include "nodes/chart/chart.hpp"
 
 using namespace lumaflow;
 

@@ -8,8 +8,8 @@
 #include <random>
 
 #include "flow/ingest.hpp"
-#include "nodes/model.hpp"
-#include "nodes/synth.hpp"
+#include "nodes/model/model.hpp"
+#include "nodes/synth/synth.hpp"
 #include <opencv2/imgproc.hpp>
 
 using namespace lumaflow;

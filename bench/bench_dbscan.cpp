@@ -5,9 +5,9 @@
 #include <map>
 #include <random>
 
-#include "nodes/dbscan.hpp"
-#include "nodes/metrics.hpp"
-#include "nodes/pca.hpp"
+#include "nodes/analysis/dbscan.hpp"
+#include "nodes/analysis/metrics.hpp"
+#include "nodes/analysis/pca.hpp"
 
 using namespace lumaflow;
 

@@ -19,8 +19,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "nodes/align.hpp"
-#include "nodes/detect.hpp"
+#include "nodes/image/align.hpp"
+#include "nodes/image/detect.hpp"
 
 using namespace lumaflow;
 

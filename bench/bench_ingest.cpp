@@ -13,7 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "flow/ingest.hpp"
-#include "nodes/synth.hpp"
+#include "nodes/synth/synth.hpp"
 
 using namespace lumaflow;
 namespace fs = std::filesystem;

@@ -5,8 +5,8 @@
 #include <opencv2/imgproc.hpp>
 #include <random>
 
-#include "nodes/svm.hpp"
-#include "nodes/synth.hpp"
+#include "nodes/analysis/svm.hpp"
+#include "nodes/synth/synth.hpp"
 
 using namespace lumaflow;
 

@@ -13,8 +13,8 @@
 #include <random>
 #include <string>
 
-#include "nodes/knn.hpp"
-#include "nodes/tsne.hpp"
+#include "nodes/analysis/knn.hpp"
+#include "nodes/analysis/tsne.hpp"
 
 using namespace lumaflow;
 namespace fs = std::filesystem;

@@ -5,9 +5,9 @@
 
 #include <random>
 
-#include "nodes/ann.hpp"
-#include "nodes/knn.hpp"
-#include "nodes/umap.hpp"
+#include "nodes/analysis/ann.hpp"
+#include "nodes/analysis/knn.hpp"
+#include "nodes/analysis/umap.hpp"
 
 using namespace lumaflow;
 

@@ -24,9 +24,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <thread>
 
-#include "nodes/embed.hpp"
-#include "nodes/model.hpp"
-#include "nodes/synth.hpp"
+#include "nodes/image/embed.hpp"
+#include "nodes/model/model.hpp"
+#include "nodes/synth/synth.hpp"
 
 namespace {
 

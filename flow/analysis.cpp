@@ -14,13 +14,13 @@
 #include <set>
 #include <sstream>
 
-#include "nodes/answer.hpp"
-#include "nodes/chart.hpp"
-#include "nodes/evaluate.hpp"
-#include "nodes/knn.hpp"
-#include "nodes/metrics.hpp"
-#include "nodes/parallel.hpp"
-#include "nodes/pca.hpp"
+#include "nodes/model/answer.hpp"
+#include "nodes/chart/chart.hpp"
+#include "nodes/measure/heldout.hpp"
+#include "nodes/analysis/knn.hpp"
+#include "nodes/analysis/metrics.hpp"
+#include "nodes/core/parallel.hpp"
+#include "nodes/analysis/pca.hpp"
 
 namespace lumaflow {
 namespace {

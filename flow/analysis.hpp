@@ -19,12 +19,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "nodes/dbscan.hpp"
-#include "nodes/model.hpp"
-#include "nodes/store.hpp"
-#include "nodes/svm.hpp"
-#include "nodes/tsne.hpp"
-#include "nodes/umap.hpp"
+#include "nodes/analysis/dbscan.hpp"
+#include "nodes/model/model.hpp"
+#include "nodes/store/store.hpp"
+#include "nodes/analysis/svm.hpp"
+#include "nodes/analysis/tsne.hpp"
+#include "nodes/analysis/umap.hpp"
 
 namespace lumaflow {
 

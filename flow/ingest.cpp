@@ -7,7 +7,7 @@
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include "nodes/parallel.hpp"
+#include "nodes/core/parallel.hpp"
 
 namespace lumaflow {
 

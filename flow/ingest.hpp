@@ -12,7 +12,7 @@
 #include <functional>
 #include <vector>
 
-#include "nodes/embed.hpp"
+#include "nodes/image/embed.hpp"
 
 namespace lumaflow {
 

@@ -13,10 +13,11 @@
 #include <semaphore>
 #include <thread>
 
-#include "nodes/annotate.hpp"
-#include "nodes/answer.hpp"
-#include "nodes/parallel.hpp"
-#include "nodes/store.hpp"
+#include "nodes/core/pixels.hpp"
+#include "nodes/model/annotate.hpp"
+#include "nodes/model/answer.hpp"
+#include "nodes/core/parallel.hpp"
+#include "nodes/store/store.hpp"
 
 namespace lumaflow {
 namespace {
@@ -44,7 +45,7 @@ void classify_stage(WatchWork& w, const FittedModel& model) {
       throw std::runtime_error("face has " + std::to_string(f.pixels.size()) + " pixels, the model expects " +
                                std::to_string(d));
     RowMatrixF row(1, d);
-    for (Eigen::Index c = 0; c < d; ++c) row(0, c) = f.pixels[static_cast<size_t>(c)] * (1.0f / 255.0f);
+    pixels_to_row(f.pixels.data(), f.pixels.size(), row.data());
     FaceAnswer a;
     a.result = std::move(classify(model, row, 1).at(0));
     if (!a.result.known) {

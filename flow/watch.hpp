@@ -33,10 +33,10 @@
 #include <functional>
 #include <string>
 
-#include "nodes/embed.hpp"
-#include "nodes/model.hpp"
-#include "nodes/openset.hpp"
-#include "nodes/watcher.hpp"
+#include "nodes/image/embed.hpp"
+#include "nodes/model/model.hpp"
+#include "nodes/model/openset.hpp"
+#include "nodes/image/watcher.hpp"
 
 namespace lumaflow {
 

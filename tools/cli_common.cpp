@@ -1,5 +1,7 @@
 #include "tools/cli_common.hpp"
 
+#include "nodes/core/atomic_file.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -102,18 +104,6 @@ EmbeddingStore load_input(const std::filesystem::path& input, const EmbedFlags& 
   return s;
 }
 
-void write_text_file(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path.string() + ": cannot write");
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error(path.string() + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error(path.string() + ": cannot rename into place: " + ec.message());
-}
+void write_text_file(const std::filesystem::path& path, const std::string& text) { write_file_atomic(path, text); }
 
 }  // namespace lumaflow::cli

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "flow/ingest.hpp"
-#include "nodes/faces.hpp"
+#include "nodes/image/faces.hpp"
 
 namespace lumaflow::cli {
 

@@ -13,9 +13,10 @@
 #include <set>
 #include <sstream>
 
-#include "nodes/chart.hpp"
-#include "nodes/evaluate.hpp"
-#include "nodes/variants.hpp"
+#include "nodes/core/pixels.hpp"
+#include "nodes/chart/chart.hpp"
+#include "nodes/measure/heldout.hpp"
+#include "nodes/measure/variants.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
@@ -127,7 +128,7 @@ Embedded embed_variant(const std::string& variant, const std::filesystem::path& 
   e.x.resize(static_cast<Eigen::Index>(idx.size()), static_cast<Eigen::Index>(d));
   for (size_t r = 0; r < idx.size(); ++r) {
     const uint8_t* px = store.pixels(static_cast<size_t>(idx[r]));
-    for (size_t k = 0; k < d; ++k) e.x(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k)) = px[k] / 255.0f;
+    pixels_to_row(px, d, e.x.row(static_cast<Eigen::Index>(r)).data());
     e.y.push_back(store.record(static_cast<size_t>(idx[r])).label);
     e.paths.push_back(store.record(static_cast<size_t>(idx[r])).path);
   }

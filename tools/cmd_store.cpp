@@ -5,7 +5,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "nodes/answer.hpp"
+#include "nodes/core/atomic_file.hpp"
+#include "nodes/core/pixels.hpp"
+#include "nodes/model/answer.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
@@ -96,27 +98,22 @@ void write_npy(const std::filesystem::path& path, const EmbeddingStore& s, bool 
   const size_t pre = 10;
   while ((pre + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  if (!out) throw std::runtime_error(path.string() + ": cannot write");
+  AtomicFile out(path);
   out.write("\x93NUMPY\x01\x00", 8);
   const uint16_t len = static_cast<uint16_t>(header.size());
   const char lb[2] = {static_cast<char>(len & 0xFF), static_cast<char>(len >> 8)};
   out.write(lb, 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(header);
   if (as_float) {
     std::vector<float> row(s.dims());
     for (size_t i = 0; i < s.size(); ++i) {
-      const uint8_t* px = s.pixels(i);
-      for (size_t j = 0; j < s.dims(); ++j) row[j] = px[j] / 255.0f;
-      out.write(reinterpret_cast<const char*>(row.data()), static_cast<std::streamsize>(row.size() * sizeof(float)));
+      pixels_to_row(s.pixels(i), s.dims(), row.data());
+      out.write(row.data(), row.size() * sizeof(float));
     }
   } else {
-    out.write(reinterpret_cast<const char*>(s.all_pixels().data()), static_cast<std::streamsize>(s.all_pixels().size()));
+    out.write(s.all_pixels().data(), s.all_pixels().size());
   }
-  out.close();
-  if (!out) throw std::runtime_error(path.string() + ": write failed");
-  std::filesystem::rename(tmp, path);
+  out.commit();
 }
 
 int run_export(const ExportArgs& a) {

@@ -1,7 +1,7 @@
 // lumaflow synth: the embedded default data set — procedural cartoon faces, deterministic.
 #include <iostream>
 
-#include "nodes/synth.hpp"
+#include "nodes/synth/synth.hpp"
 #include "tools/commands.hpp"
 
 namespace lumaflow::cli {

@@ -13,9 +13,9 @@
 #include <iostream>
 
 #include "flow/watch.hpp"
-#include "nodes/answer.hpp"
-#include "nodes/faces.hpp"
-#include "nodes/openset.hpp"
+#include "nodes/model/answer.hpp"
+#include "nodes/image/faces.hpp"
+#include "nodes/model/openset.hpp"
 #include "tools/commands.hpp"
 
 namespace lumaflow::cli {

@@ -1,0 +1,58 @@
+#include "nodes/analysis/knn.hpp"
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace lumaflow {
+
+Eigen::VectorXf squared_norms(MatrixRefF x) {
+  Eigen::VectorXf out(x.rows());
+  for (Eigen::Index i = 0; i < x.rows(); ++i) out(i) = static_cast<float>(x.row(i).cast<double>().squaredNorm());
+  return out;
+}
+
+RowMatrixF l2_normalize_rows(MatrixRefF x) {
+  RowMatrixF out = x;
+  for (Eigen::Index i = 0; i < out.rows(); ++i) {
+    const double norm = out.row(i).cast<double>().norm();
+    if (norm > 0) out.row(i) /= static_cast<float>(norm);
+  }
+  return out;
+}
+
+KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self, int threads) {
+  const Eigen::Index nq = query.rows(), nd = data.rows();
+  if (query.cols() != data.cols())
+    throw std::invalid_argument("exact_knn: query has " + std::to_string(query.cols()) +
+                                " columns, data has " + std::to_string(data.cols()));
+  if (exclude_self && nq != nd) throw std::invalid_argument("exact_knn: exclude_self needs query == data");
+  const Eigen::Index avail = nd - (exclude_self ? 1 : 0);
+  if (k <= 0 || k > avail)
+    throw std::invalid_argument("exact_knn: k=" + std::to_string(k) + " but only " + std::to_string(avail) +
+                                " candidate neighbours");
+  KnnResult res;
+  res.indices.resize(nq, k);
+  res.distances.resize(nq, k);
+  // A block of 256 rows × n columns: bounded memory, big enough for GEMM to run at speed.
+  const int block_rows = static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(256, (1 << 24) / std::max<Eigen::Index>(nd, 1))));
+  for_each_distance_block(query, data, block_rows, [&](Eigen::Index b, const RowMatrixF& block) {
+    parallel_for(block.rows(), threads, [&](std::ptrdiff_t r) {
+      const Eigen::Index qi = b + r;
+      std::vector<int32_t> idx(static_cast<size_t>(nd));
+      std::iota(idx.begin(), idx.end(), 0);
+      if (exclude_self) idx.erase(idx.begin() + qi);
+      const auto row = block.row(r);
+      auto less = [&](int32_t a, int32_t c) { return row(a) < row(c) || (row(a) == row(c) && a < c); };
+      std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), less);
+      for (int j = 0; j < k; ++j) {
+        res.indices(qi, j) = idx[static_cast<size_t>(j)];
+        res.distances(qi, j) = std::sqrt(row(idx[static_cast<size_t>(j)]));
+      }
+    });
+  });
+  return res;
+}
+
+}  // namespace lumaflow

@@ -1,0 +1,61 @@
+// Truncated PCA with a reusable fitted basis (to place new faces in the same space later).
+//
+// Input: n×d row-major float points. Output: PcaModel with the mean (d), the top k principal
+// axes as orthonormal rows (k×d), their sample variances (divided by n−1, descending) and the
+// total variance of the data; k = min(components, n−1, d).
+// Solvers: "exact" eigen-solves the smaller of the Gram matrix Xc·Xcᵀ (n×n) or the covariance
+// Xcᵀ·Xc (d×d) — O(n·m·d) for m = min(n, d), exact to float GEMM precision; "randomized" is
+// Halko–Martinsson–Tropp with power iterations — O((2q+4)·n·d·(k+p)), never holds more than a
+// tile of the centred data. Auto picks exact when min(n, d) <= 1000 (or when k+p nearly spans
+// the data), randomized otherwise.
+// Determinism: the random test matrix comes only from `seed`, GEMMs run on tiles of fixed shape,
+// and each axis is sign-fixed so its largest-magnitude entry is positive: the same input and
+// seed give the same model for any thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "nodes/core/matrix.hpp"
+
+namespace lumaflow {
+
+enum class PcaSolver { Auto, Exact, Randomized };
+
+struct PcaOptions {
+  int components = 50;   // k, clamped to min(n−1, d)
+  int oversample = 10;   // p: extra random directions for the randomized solver
+  int power_iters = 4;   // q: power iterations of the randomized solver
+  uint64_t seed = 42;    // seeds the randomized solver's test matrix
+  int threads = 0;       // <= 0: all cores; the result does not depend on it
+  PcaSolver solver = PcaSolver::Auto;
+};
+
+struct PcaModel {
+  VectorF mean;                  // d
+  RowMatrixF components;         // k×d, orthonormal rows, largest-|entry| of each row positive
+  VectorF explained_variance;    // k, descending, sample variance (n−1) along each axis
+  float total_variance = 0;      // sum of the d per-feature sample variances
+
+  // (x − mean)·componentsᵀ, n×k; whiten divides each column by sqrt(explained_variance).
+  RowMatrixF transform(MatrixRefF x, bool whiten = false) const;
+  // z·components + mean, n×d; whiten says z came from transform(x, true).
+  RowMatrixF inverse_transform(MatrixRefF z, bool whiten = false) const;
+  int dims() const { return static_cast<int>(mean.size()); }        // d, the input dimension
+  int size() const { return static_cast<int>(components.rows()); }  // k, the number of axes
+};
+
+PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt);
+
+// Coordinates of the rows inside their own (centred) span: an n × r matrix, r ≤ n − 1, whose
+// pairwise Euclidean distances equal those of x (an isometry: PCA scores with every non-zero
+// component). From the n×n Gram matrix, so O(n²·d) time and O(n²) memory: for n ≤ a few
+// thousand, it lets every distance-based stage run in r instead of d dimensions.
+RowMatrixF span_coordinates(MatrixRefF x);
+
+// Coordinates, n × (k+1), of the reconstructions inverse_transform(z) = z·components + mean in
+// an orthonormal basis of span(components, mean): the same inner products with each other and
+// with the origin, so the same norms, angles and L2-normalised distances, at k+1 instead of d
+// values a row. z: transform(x) scores (not whitened). O(n·k + k·d).
+RowMatrixF reconstruction_coordinates(const PcaModel& pca, MatrixRefF z);
+
+}  // namespace lumaflow

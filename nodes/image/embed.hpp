@@ -1,0 +1,102 @@
+// Embed: the per-frame stages that turn one image file into 0..k N×N luminance faces.
+//
+//   read (bytes + content hash) -> decode -> [detect -> align] -> luminance -> resize
+//
+// Each stage is a plain function on a FrameWork value, so the oneTBB graph (flow/ingest) can
+// run them as separate nodes while process_frame() runs them in a plain loop — the reference
+// the graph is tested against byte for byte. A stage that fails throws; the caller records the
+// reason in FrameResult::error and forwards the frame anyway (one message per frame, always).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nodes/image/decode.hpp"
+#include "nodes/image/equalize.hpp"
+#include "nodes/image/resize.hpp"
+#include "nodes/image/scan.hpp"
+#include "nodes/store/store.hpp"
+
+namespace lumaflow {
+
+enum class FaceMode { asis, detect, align };
+FaceMode parse_face_mode(const std::string& s);  // asis | detect | align
+const char* face_mode_name(FaceMode m);
+
+using EqualizeMode = Equalize;  // none | hist | clahe (nodes/equalize.hpp)
+EqualizeMode parse_equalize(const std::string& s);  // none | hist | clahe
+const char* equalize_name(EqualizeMode m);
+
+struct EmbedOptions {
+  int size = 128;                        // N
+  Aspect aspect = Aspect::stretch;
+  bool reduced_jpeg = true;              // DCT-scaled JPEG decode when big enough
+  double max_megapixels = 100.0;         // refuse larger images before decoding
+  uint64_t max_file_bytes = 256ull << 20;
+  FaceMode faces = FaceMode::asis;
+  EqualizeMode equalize = EqualizeMode::none;
+
+  Preprocessing preprocessing() const;   // what the store header records
+  DecodeOptions decode_options() const;
+};
+
+// Detector and aligner for FaceMode::detect/align, loaded once and shared read-only by all
+// threads (defined in nodes/faces.hpp).
+class FaceTools;
+
+struct FaceCrop {
+  std::vector<uint8_t> pixels;           // N×N luminance
+  int face_index = 0;
+  std::optional<FaceBox> box;            // in source-frame pixels; absent for whole images
+  bool landmarks_found = false;
+};
+
+struct FrameResult {
+  uint64_t seq = 0;
+  ScanEntry entry;
+  uint32_t source_width = 0, source_height = 0;
+  uint64_t content_hash = 0;
+  std::vector<FaceCrop> faces;           // empty on error or when no face was found
+  std::string error;                     // empty on success
+  bool ok() const { return error.empty(); }
+};
+
+// A frame in flight through the stages.
+struct FrameWork {
+  std::vector<uint8_t> bytes;
+  DecodedImage decoded;
+  FrameResult result;
+};
+
+void read_stage(FrameWork& w, const EmbedOptions& opt);
+void decode_stage(FrameWork& w, const EmbedOptions& opt);
+void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools);
+
+// Runs a stage, turning an exception into w.result.error (stages after a failure are skipped).
+template <class Stage>
+void run_stage(FrameWork& w, Stage&& stage) {
+  if (!w.result.ok()) return;
+  try {
+    stage(w);
+  } catch (const std::exception& e) {
+    w.result.error = e.what();
+    w.bytes.clear();
+    w.bytes.shrink_to_fit();
+    w.decoded = {};
+  }
+}
+
+// The store record of one face of a frame (path, label, source size, hash, face index, box).
+RecordInfo record_info(const FrameResult& frame, const FaceCrop& face);
+
+// The whole chain for one file, sequentially.
+FrameResult process_frame(uint64_t seq, const ScanEntry& entry, const EmbedOptions& opt, const FaceTools* tools = nullptr);
+
+// Embeds in-memory bytes (classify of a single file, tests).
+FrameResult process_bytes(std::vector<uint8_t> bytes, const std::string& name, const EmbedOptions& opt,
+                          const FaceTools* tools = nullptr);
+
+}  // namespace lumaflow

@@ -1,0 +1,116 @@
+#include "nodes/measure/heldout.hpp"
+
+#include <chrono>
+
+#include "nodes/analysis/knn.hpp"
+#include "nodes/analysis/pca.hpp"
+
+namespace lumaflow {
+
+RowMatrixF take_rows(MatrixRefF x, const std::vector<int>& idx) {
+  RowMatrixF out(static_cast<Eigen::Index>(idx.size()), x.cols());
+  for (size_t i = 0; i < idx.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = x.row(idx[i]);
+  return out;
+}
+
+Labels take(const Labels& y, const std::vector<int>& idx) {
+  Labels out;
+  out.reserve(idx.size());
+  for (int i : idx) out.push_back(y[static_cast<size_t>(i)]);
+  return out;
+}
+
+double nn1_accuracy(MatrixRefF train, const Labels& ytrain, MatrixRefF test, const Labels& ytest) {
+  if (test.rows() == 0) return 0;
+  const KnnResult nn = exact_knn(test, train, 1, false, 0);
+  int ok = 0;
+  for (Eigen::Index i = 0; i < test.rows(); ++i) ok += ytrain[static_cast<size_t>(nn.indices(i, 0))] == ytest[static_cast<size_t>(i)];
+  return static_cast<double>(ok) / static_cast<double>(test.rows());
+}
+
+namespace {
+
+// sklearn's gamma "scale": 1 / (n_features · Var(X)) over all elements.
+double scale_gamma(MatrixRefF x) {
+  const double n = static_cast<double>(x.size());
+  const double mean = x.cast<double>().sum() / n;
+  const double var = x.cast<double>().array().square().sum() / n - mean * mean;
+  return var > 0 ? 1.0 / (static_cast<double>(x.cols()) * var) : 1.0;
+}
+
+}  // namespace
+
+double kfold_svm_accuracy(MatrixRefF coords, MatrixRefF raw, const Labels& y, int folds, uint64_t seed,
+                          const SvmOptions& svm, int threads) {
+  const std::vector<int> fold = stratified_folds(y, folds, seed);
+  int correct = 0, total = 0;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int> tr, te;
+    for (size_t i = 0; i < y.size(); ++i) (fold[i] == f ? te : tr).push_back(static_cast<int>(i));
+    if (te.empty() || tr.empty()) continue;
+    SvmOptions o = svm;
+    if (o.gamma < 0) o.gamma = scale_gamma(take_rows(raw, tr));  // on the raw training fold, as sklearn
+    SvmClassifier c;
+    c.fit(take_rows(coords, tr), take(y, tr), o);
+    const auto pred = c.predict(take_rows(coords, te), threads);
+    for (size_t i = 0; i < te.size(); ++i) correct += pred[i].label == y[static_cast<size_t>(te[i])];
+    total += static_cast<int>(te.size());
+  }
+  return total ? static_cast<double>(correct) / total : 0.0;
+}
+
+double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t seed, const SvmOptions& svm, int threads) {
+  // Lossless rotation into the data's own span when that is smaller than d.
+  if (x.cols() > x.rows()) return kfold_svm_accuracy(span_coordinates(x), x, y, folds, seed, svm, threads);
+  return kfold_svm_accuracy(x, x, y, folds, seed, svm, threads);
+}
+
+namespace {
+
+SpaceScore score(const FittedModel& m, MatrixRefF test, const Labels& ytest, double* seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto res = classify(m, test, 1);
+  if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  SpaceScore s;
+  const double n = static_cast<double>(ytest.size());
+  for (size_t i = 0; i < res.size(); ++i) {
+    const bool right = res[i].label == ytest[i];
+    s.accuracy += right && res[i].known;
+    s.closed_accuracy += right;
+    s.unknown_rate += !res[i].known;
+  }
+  if (n > 0) {
+    s.accuracy /= n;
+    s.closed_accuracy /= n;
+    s.unknown_rate /= n;
+  }
+  return s;
+}
+
+}  // namespace
+
+HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, const ModelOptions& opt,
+                             bool with_raw_1nn) {
+  HeldoutScores h;
+  const RowMatrixF xtr = take_rows(x, split.train), xte = take_rows(x, split.test);
+  const Labels ytr = take(y, split.train), yte = take(y, split.test);
+  h.train = static_cast<int>(split.train.size());
+  h.test = static_cast<int>(split.test.size());
+  ModelOptions o = opt;
+  o.space = ClassifySpace::umapN;
+  const FittedModel base = fit_model(xtr, ytr, o);
+  double secs = 0;
+  h.umapn = score(base, xte, yte, nullptr);
+  h.umap2 = score(with_space(base, ClassifySpace::umap2, opt.svm), xte, yte, nullptr);
+  h.pca = score(with_space(base, ClassifySpace::pca, opt.svm), xte, yte, &secs);
+  h.seconds_per_face = h.test ? secs / h.test : 0;
+  if (with_raw_1nn) h.raw_1nn = nn1_accuracy(xtr, ytr, xte, yte);
+  h.pca_1nn = nn1_accuracy(base.reduced, ytr, base.reduce(xte), yte);
+  h.best = "pca";
+  double best = h.pca.accuracy;
+  if (h.umapn.accuracy > best) h.best = "umapN", best = h.umapn.accuracy;
+  if (h.umap2.accuracy > best) h.best = "umap2";
+  return h;
+}
+
+}  // namespace lumaflow

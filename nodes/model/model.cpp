@@ -1,0 +1,465 @@
+#include "nodes/model/model.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <map>
+#include <set>
+
+#include "model_generated.h"
+#include "nodes/core/atomic_file.hpp"
+#include "nodes/core/pixels.hpp"
+#include "nodes/analysis/dbscan.hpp"
+#include "nodes/core/hash.hpp"
+#include "nodes/analysis/knn.hpp"
+#include "nodes/core/parallel.hpp"
+
+namespace lumaflow {
+
+ClassifySpace parse_classify_space(const std::string& s) {
+  if (s == "pca") return ClassifySpace::pca;
+  if (s == "umap2") return ClassifySpace::umap2;
+  if (s == "umapN" || s == "umapn") return ClassifySpace::umapN;
+  throw std::invalid_argument("unknown classify space '" + s + "' (expected pca, umap2 or umapN)");
+}
+
+const char* classify_space_name(ClassifySpace s) {
+  return s == ClassifySpace::umap2 ? "umap2" : s == ClassifySpace::umapN ? "umapN" : "pca";
+}
+
+RowMatrixF FittedModel::reduce(MatrixRefF raw) const {
+  if (raw.cols() != dims())
+    throw std::invalid_argument("model expects " + std::to_string(dims()) + "-d vectors, got " +
+                                std::to_string(raw.cols()));
+  // Row by row (a matrix-vector product each): a batched GEMM would round differently from a
+  // single row, and a face's answer must not depend on what it is classified with.
+  RowMatrixF z(raw.rows(), pca.components.rows());
+  Eigen::VectorXf centred(raw.cols());
+  for (Eigen::Index i = 0; i < raw.rows(); ++i) {
+    centred = raw.row(i).transpose() - pca.mean;
+    z.row(i).noalias() = (pca.components * centred).transpose();
+  }
+  if (whiten)
+    for (Eigen::Index j = 0; j < z.cols(); ++j)
+      if (pca.explained_variance(j) > 0) z.col(j) /= std::sqrt(pca.explained_variance(j));
+  return z;
+}
+
+namespace {
+
+// Distance from every face to its nearest other face of the same person, per class block, so
+// memory is O(largest class²) rather than O(n²).
+std::vector<float> nearest_same_person(MatrixRefF z, const Labels& y) {
+  std::map<int, std::vector<int>> members;
+  for (size_t i = 0; i < y.size(); ++i) members[y[i]].push_back(static_cast<int>(i));
+  std::vector<float> out;
+  for (const auto& [label, idx] : members) {
+    if (idx.size() < 2) continue;
+    RowMatrixF sub(static_cast<Eigen::Index>(idx.size()), z.cols());
+    for (size_t j = 0; j < idx.size(); ++j) sub.row(static_cast<Eigen::Index>(j)) = z.row(idx[j]);
+    const KnnResult nn = exact_knn(sub, 1, /*exclude_self=*/true, 1);
+    for (Eigen::Index j = 0; j < nn.distances.rows(); ++j) out.push_back(nn.distances(j, 0));
+  }
+  return out;
+}
+
+// Per-person nearest distances of one reduced row to the training set: (nearest, ratio).
+std::pair<float, float> person_distances(const RowMatrixF& reduced, const Labels& labels, int people,
+                                         const float* row, Eigen::Index skip, Eigen::VectorXf& dist) {
+  const Eigen::Map<const Eigen::RowVectorXf> z(row, reduced.cols());
+  dist = (reduced.rowwise() - z).rowwise().norm();
+  std::vector<float> best(static_cast<size_t>(people), std::numeric_limits<float>::infinity());
+  for (Eigen::Index j = 0; j < reduced.rows(); ++j) {
+    if (j == skip) continue;
+    float& b = best[static_cast<size_t>(labels[static_cast<size_t>(j)])];
+    b = std::min(b, dist(j));
+  }
+  std::partial_sort(best.begin(), best.begin() + 2, best.end());
+  const float ratio = best[1] > 0 && std::isfinite(best[1]) ? best[0] / best[1] : 1.0f;
+  return {best[0], ratio};
+}
+
+float percentile(std::vector<float> v, float p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = std::clamp(p / 100.0, 0.0, 1.0) * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return static_cast<float>(v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]));
+}
+
+UmapOptions umap_options(const ModelOptions& opt, int components, Eigen::Index n) {
+  UmapOptions u = opt.umap;
+  u.n_components = components;
+  u.seed = opt.seed;
+  u.threads = opt.threads;
+  u.n_neighbors = static_cast<int>(std::min<Eigen::Index>(u.n_neighbors, n - 1));
+  return u;
+}
+
+}  // namespace
+
+FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
+  const Eigen::Index n = x.rows();
+  if (static_cast<Eigen::Index>(y.size()) != n) throw std::invalid_argument("fit: one label per vector needed");
+  std::set<int> classes;
+  for (int l : y) {
+    if (l < 0) throw std::invalid_argument("fit: every training face needs a label (folder)");
+    classes.insert(l);
+  }
+  if (classes.size() < 2) throw std::invalid_argument("fit: need at least 2 people, got " + std::to_string(classes.size()));
+  if (n < 4) throw std::invalid_argument("fit: need at least 4 faces, got " + std::to_string(n));
+  FittedModel m;
+  m.train_labels = y;
+  m.whiten = opt.whiten;
+  m.space = opt.space;
+  m.knn_k = std::max(1, std::min<int>(opt.knn_k, static_cast<int>(n)));
+  m.min_faces = std::max(2, opt.min_faces);
+  m.open_set_percentile = opt.open_set_percentile;
+
+  PcaOptions po;
+  po.components = static_cast<int>(std::min<Eigen::Index>({opt.pca_components, n - 1, x.cols()}));
+  po.seed = opt.seed;
+  po.threads = opt.threads;
+  m.pca = fit_pca(x, po);
+  m.reduced = m.pca.transform(x, m.whiten);
+
+  m.umap2 = umap_fit(m.reduced, umap_options(opt, 2, n));
+  if (opt.space == ClassifySpace::umapN) m.umapn = umap_fit(m.reduced, umap_options(opt, opt.umapn_components, n));
+
+  const RowMatrixF& space = opt.space == ClassifySpace::pca     ? m.reduced
+                            : opt.space == ClassifySpace::umap2 ? m.umap2.embedding
+                                                                : m.umapn->embedding;
+  m.svm.fit(space, y, opt.svm);
+
+  const std::vector<float> same = nearest_same_person(m.reduced, y);
+  m.open_set_threshold = percentile(same, opt.open_set_percentile) * opt.open_set_margin;
+  {
+    // Leave-one-out ratios on at most 2,000 evenly spaced training faces (O(n) each).
+    const int people = std::max(2, *std::max_element(y.begin(), y.end()) + 1);
+    const Eigen::Index step = std::max<Eigen::Index>(1, n / 2000);
+    std::vector<Eigen::Index> picks;
+    for (Eigen::Index i = 0; i < n; i += step) picks.push_back(i);
+    std::vector<float> ratios(picks.size());
+    parallel_for(static_cast<std::ptrdiff_t>(picks.size()), opt.threads, [&](std::ptrdiff_t t) {
+      Eigen::VectorXf dist;
+      const Eigen::Index i = picks[static_cast<size_t>(t)];
+      const RowMatrixF row = m.reduced.row(i);
+      ratios[static_cast<size_t>(t)] = person_distances(m.reduced, y, people, row.data(), i, dist).second;
+    });
+    m.open_set_ratio = percentile(ratios, opt.open_set_ratio_percentile);
+  }
+  // Unknown faces of one new person should lie about as close together as a known person's do.
+  m.unknown_eps = percentile(same, 50.f) * opt.open_set_margin;
+  if (!(m.unknown_eps > 0)) m.unknown_eps = m.open_set_threshold;
+  if (n > m.min_faces) {
+    m.dbscan_eps = suggest_eps(m.reduced, m.min_faces, /*normalize=*/false, opt.threads);
+    if (m.dbscan_eps > 0) {
+      DbscanOptions d;
+      d.eps = m.dbscan_eps;
+      d.min_pts = m.min_faces;
+      d.normalize = false;
+      d.threads = opt.threads;
+      m.dbscan_labels = dbscan(m.reduced, d);
+    }
+  }
+  return m;
+}
+
+FittedModel with_space(const FittedModel& model, ClassifySpace space, const SvmOptions& svm) {
+  if (space == ClassifySpace::umapN && !model.umapn)
+    throw std::invalid_argument("with_space: the model holds no N-D UMAP");
+  FittedModel m = model;
+  m.space = space;
+  const RowMatrixF& x = space == ClassifySpace::pca     ? m.reduced
+                        : space == ClassifySpace::umap2 ? m.umap2.embedding
+                                                        : m.umapn->embedding;
+  m.svm = SvmClassifier();
+  m.svm.fit(x, m.train_labels, svm);
+  return m;
+}
+
+uint64_t store_hash(const EmbeddingStore& store) {
+  uint64_t h = hash_bytes(store.all_pixels().data(), store.all_pixels().size());
+  for (const auto& r : store.records()) {
+    h = hash_string(r.path, h);
+    h = mix64(h ^ r.content_hash ^ static_cast<uint64_t>(static_cast<int64_t>(r.label)));
+  }
+  return h;
+}
+
+FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
+  std::vector<size_t> keep;
+  for (size_t i = 0; i < store.size(); ++i)
+    if (store.record(i).label >= 0) keep.push_back(i);
+  if (keep.empty()) throw std::invalid_argument("fit: the store has no labelled faces (one sub-folder per person)");
+  RowMatrixF x(static_cast<Eigen::Index>(keep.size()), static_cast<Eigen::Index>(store.dims()));
+  Labels y;
+  std::vector<std::string> paths;
+  // Labels are re-indexed to the people that actually have faces.
+  std::map<int, int> remap;
+  std::vector<std::string> names;
+  for (size_t r = 0; r < keep.size(); ++r) {
+    const size_t i = keep[r];
+    const uint8_t* px = store.pixels(i);
+    pixels_to_row(px, store.dims(), x.row(static_cast<Eigen::Index>(r)).data());
+    const int l = store.record(i).label;
+    auto it = remap.find(l);
+    if (it == remap.end()) {
+      it = remap.emplace(l, static_cast<int>(names.size())).first;
+      names.push_back(store.header().labels[static_cast<size_t>(l)]);
+    }
+    y.push_back(it->second);
+    paths.push_back(store.record(i).path);
+  }
+  FittedModel m = fit_model(x, y, opt);
+  m.prep = store.header().prep;
+  m.labels = names;
+  m.train_paths = paths;
+  m.store_hash = store_hash(store);
+  return m;
+}
+
+std::vector<Classification> classify(const FittedModel& m, MatrixRefF raw, int threads) {
+  const RowMatrixF z = m.reduce(raw);
+  const Eigen::Index nq = z.rows();
+  std::vector<Classification> out(static_cast<size_t>(nq));
+  if (nq == 0) return out;
+  const int k = static_cast<int>(std::min<Eigen::Index>(m.knn_k, m.reduced.rows()));
+  // Distances one row at a time (a face's answer must not depend on its batch): the k nearest
+  // training faces, and the nearest / second-nearest person for the open-set ratio.
+  const int people = std::max(2, *std::max_element(m.train_labels.begin(), m.train_labels.end()) + 1);
+  KnnResult nn;
+  nn.indices.resize(nq, k);
+  nn.distances.resize(nq, k);
+  std::vector<float> ratio(static_cast<size_t>(nq));
+  parallel_for(nq, threads, [&](std::ptrdiff_t i) {
+    Eigen::VectorXf dist;
+    const RowMatrixF row = z.row(i);
+    ratio[static_cast<size_t>(i)] = person_distances(m.reduced, m.train_labels, people, row.data(), -1, dist).second;
+    std::vector<int32_t> idx(static_cast<size_t>(dist.size()));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                      [&](int32_t a, int32_t b) { return dist(a) < dist(b) || (dist(a) == dist(b) && a < b); });
+    for (int j = 0; j < k; ++j) {
+      nn.indices(i, j) = idx[static_cast<size_t>(j)];
+      nn.distances(i, j) = dist(idx[static_cast<size_t>(j)]);
+    }
+  });
+  const RowMatrixF place = umap_transform(m.umap2, z);
+  RowMatrixF placen;
+  if (m.space == ClassifySpace::umapN) placen = umap_transform(*m.umapn, z);
+  const RowMatrixF& space = m.space == ClassifySpace::pca ? z : m.space == ClassifySpace::umap2 ? place : placen;
+  for (Eigen::Index i = 0; i < nq; ++i) {
+    Classification& c = out[static_cast<size_t>(i)];
+    const Prediction p = m.svm.predict_one(space.row(i).data(), static_cast<int>(space.cols()));
+    c.label = p.label;
+    c.confidence = p.confidence;
+    c.nearest = nn.distances(i, 0);
+    c.ratio = ratio[static_cast<size_t>(i)];
+    c.known = c.nearest <= m.open_set_threshold && c.ratio <= m.open_set_ratio;
+    c.umap_x = place(i, 0);
+    c.umap_y = place(i, 1);
+    for (int j = 0; j < k; ++j) {
+      const int idx = nn.indices(i, j);
+      c.neighbors.push_back({idx, m.train_labels[static_cast<size_t>(idx)], nn.distances(i, j)});
+    }
+  }
+  return out;
+}
+
+// ---- persistence ------------------------------------------------------------------------
+
+namespace {
+
+flatbuffers::Offset<fb::Matrix> put_matrix(flatbuffers::FlatBufferBuilder& b, const RowMatrixF& m) {
+  auto data = b.CreateVector(m.data(), static_cast<size_t>(m.size()));
+  return fb::CreateMatrix(b, static_cast<uint32_t>(m.rows()), static_cast<uint32_t>(m.cols()), data);
+}
+
+RowMatrixF get_matrix(const fb::Matrix* m, const std::string& what, const std::string& path) {
+  if (!m || !m->data() || static_cast<size_t>(m->rows()) * m->cols() != m->data()->size())
+    throw ModelError(path + ": damaged model (" + what + " matrix missing or inconsistent)");
+  RowMatrixF out(m->rows(), m->cols());
+  std::memcpy(out.data(), m->data()->data(), sizeof(float) * m->data()->size());
+  return out;
+}
+
+template <class T>
+std::vector<T> get_vec(const flatbuffers::Vector<T>* v) {
+  return v ? std::vector<T>(v->begin(), v->end()) : std::vector<T>();
+}
+
+VectorF to_vectorf(const flatbuffers::Vector<float>* v) {
+  VectorF out(v ? static_cast<Eigen::Index>(v->size()) : 0);
+  for (Eigen::Index i = 0; i < out.size(); ++i) out(i) = v->Get(static_cast<flatbuffers::uoffset_t>(i));
+  return out;
+}
+
+flatbuffers::Offset<fb::Umap> put_umap(flatbuffers::FlatBufferBuilder& b, const UmapModel& u) {
+  auto data = put_matrix(b, u.data);
+  auto emb = put_matrix(b, u.embedding);
+  const UmapOptions& o = u.options;
+  return fb::CreateUmap(b, o.n_neighbors, o.n_components, o.min_dist, o.spread, o.learning_rate, o.negative_sample_rate,
+                        o.repulsion_strength, o.local_connectivity, o.n_epochs, o.transform_epochs, o.seed, u.a, u.b,
+                        data, emb);
+}
+
+UmapModel get_umap(const fb::Umap* u, const std::string& path) {
+  if (!u) throw ModelError(path + ": damaged model (UMAP missing)");
+  UmapModel m;
+  m.options.n_neighbors = u->n_neighbors();
+  m.options.n_components = u->n_components();
+  m.options.min_dist = u->min_dist();
+  m.options.spread = u->spread();
+  m.options.learning_rate = u->learning_rate();
+  m.options.negative_sample_rate = u->negative_sample_rate();
+  m.options.repulsion_strength = u->repulsion_strength();
+  m.options.local_connectivity = u->local_connectivity();
+  m.options.n_epochs = u->n_epochs();
+  m.options.transform_epochs = u->transform_epochs();
+  m.options.seed = u->seed();
+  m.options.threads = 1;
+  m.a = u->a();
+  m.b = u->b();
+  m.data = get_matrix(u->data(), "UMAP data", path);
+  m.embedding = get_matrix(u->embedding(), "UMAP embedding", path);
+  if (m.embedding.rows() != m.data.rows() || m.embedding.cols() != m.options.n_components || m.options.n_neighbors < 1 ||
+      m.options.n_neighbors > m.data.rows())
+    throw ModelError(path + ": damaged model (UMAP sizes disagree)");
+  return m;
+}
+
+std::string s(const flatbuffers::String* x) { return x ? x->str() : std::string(); }
+
+}  // namespace
+
+void save_model(const std::filesystem::path& path, const FittedModel& m) {
+  flatbuffers::FlatBufferBuilder b(1 << 20);
+  auto prep = fb::CreatePreprocessing(b, static_cast<uint32_t>(m.prep.image_size), b.CreateString(m.prep.grayscale),
+                                      b.CreateString(m.prep.interpolation), b.CreateString(m.prep.aspect),
+                                      b.CreateString(m.prep.face_mode), b.CreateString(m.prep.equalize));
+  std::vector<flatbuffers::Offset<flatbuffers::String>> labels, paths;
+  for (const auto& l : m.labels) labels.push_back(b.CreateString(l));
+  for (const auto& p : m.train_paths) paths.push_back(b.CreateString(p));
+  auto labels_v = b.CreateVector(labels);
+  auto paths_v = b.CreateVector(paths);
+  auto train_labels = b.CreateVector(m.train_labels);
+  auto mean = b.CreateVector(m.pca.mean.data(), static_cast<size_t>(m.pca.mean.size()));
+  auto comps = put_matrix(b, m.pca.components);
+  auto var = b.CreateVector(m.pca.explained_variance.data(), static_cast<size_t>(m.pca.explained_variance.size()));
+  auto pca = fb::CreatePca(b, mean, comps, var, m.whiten);
+  auto reduced = put_matrix(b, m.reduced);
+  auto umap2 = put_umap(b, m.umap2);
+  flatbuffers::Offset<fb::Umap> umapn;
+  if (m.umapn) umapn = put_umap(b, *m.umapn);
+  const std::string blob = m.svm.serialize();
+  auto svm = b.CreateVector(reinterpret_cast<const uint8_t*>(blob.data()), blob.size());
+  auto dbl = b.CreateVector(m.dbscan_labels);
+  auto created = b.CreateString(std::string("lumaflow ") + LUMAFLOW_VERSION);
+  auto space = b.CreateString(classify_space_name(m.space));
+  fb::ModelBuilder mb(b);
+  mb.add_format_version(kModelFormatVersion);
+  mb.add_created_by(created);
+  mb.add_preprocessing(prep);
+  mb.add_store_hash(m.store_hash);
+  mb.add_labels(labels_v);
+  mb.add_train_labels(train_labels);
+  mb.add_train_paths(paths_v);
+  mb.add_pca(pca);
+  mb.add_reduced(reduced);
+  mb.add_classify_space(space);
+  mb.add_umap2(umap2);
+  if (m.umapn) mb.add_umapn(umapn);
+  mb.add_svm(svm);
+  mb.add_svm_gamma(m.svm.gamma());
+  mb.add_knn_k(m.knn_k);
+  mb.add_open_set_threshold(m.open_set_threshold);
+  mb.add_open_set_percentile(m.open_set_percentile);
+  mb.add_min_faces(m.min_faces);
+  mb.add_unknown_eps(m.unknown_eps);
+  mb.add_dbscan_labels(dbl);
+  mb.add_dbscan_eps(m.dbscan_eps);
+  mb.add_heldout_accuracy(m.heldout_accuracy);
+  mb.add_open_set_ratio(m.open_set_ratio);
+  b.Finish(mb.Finish(), fb::ModelIdentifier());
+
+  try {
+    write_file_atomic(path, b.GetBufferPointer(), b.GetSize());
+  } catch (const FileError& e) {
+    throw ModelError(e.what());
+  }
+}
+
+FittedModel load_model(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelError(where + ": cannot open model: " + std::strerror(errno));
+  std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), {});
+  if (data.size() < 8 || !fb::ModelBufferHasIdentifier(data.data()))
+    throw ModelError(where + ": not a lumaflow model file");
+  flatbuffers::Verifier v(data.data(), data.size(), 64, 10000000);
+  if (!fb::VerifyModelBuffer(v)) throw ModelError(where + ": damaged model file (FlatBuffers verification failed)");
+  const fb::Model* f = fb::GetModel(data.data());
+  if (f->format_version() > kModelFormatVersion)
+    throw ModelError(where + ": model format " + std::to_string(f->format_version()) + " is newer than this lumaflow");
+  FittedModel m;
+  if (!f->preprocessing() || !f->pca() || !f->svm()) throw ModelError(where + ": damaged model (missing sections)");
+  const fb::Preprocessing* p = f->preprocessing();
+  m.prep.image_size = static_cast<int>(p->image_size());
+  m.prep.grayscale = s(p->grayscale());
+  m.prep.interpolation = s(p->interpolation());
+  m.prep.aspect = s(p->aspect());
+  m.prep.face_mode = s(p->face_mode());
+  m.prep.equalize = s(p->equalize());
+  m.store_hash = f->store_hash();
+  if (f->labels())
+    for (const auto* l : *f->labels()) m.labels.push_back(s(l));
+  m.train_labels = get_vec(f->train_labels());
+  if (f->train_paths())
+    for (const auto* l : *f->train_paths()) m.train_paths.push_back(s(l));
+  m.pca.mean = to_vectorf(f->pca()->mean());
+  m.pca.components = get_matrix(f->pca()->components(), "PCA components", where);
+  m.pca.explained_variance = to_vectorf(f->pca()->explained_variance());
+  m.whiten = f->pca()->whiten();
+  m.reduced = get_matrix(f->reduced(), "reduced training", where);
+  m.space = parse_classify_space(s(f->classify_space()));
+  m.umap2 = get_umap(f->umap2(), where);
+  if (f->umapn()) m.umapn = get_umap(f->umapn(), where);
+  try {
+    m.svm = SvmClassifier::deserialize(std::string(reinterpret_cast<const char*>(f->svm()->data()), f->svm()->size()));
+  } catch (const std::exception& e) {
+    throw ModelError(where + ": damaged model (SVM: " + e.what() + ")");
+  }
+  m.knn_k = f->knn_k();
+  m.open_set_threshold = f->open_set_threshold();
+  m.open_set_percentile = f->open_set_percentile();
+  m.min_faces = f->min_faces();
+  m.unknown_eps = f->unknown_eps();
+  m.dbscan_labels = get_vec(f->dbscan_labels());
+  m.dbscan_eps = f->dbscan_eps();
+  m.heldout_accuracy = f->heldout_accuracy();
+  m.open_set_ratio = f->open_set_ratio();
+  // Cross-checks the Verifier cannot make.
+  const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
+  const int d = m.prep.image_size * m.prep.image_size;
+  bool ok = d > 0 && m.pca.mean.size() == d && m.pca.components.cols() == d && m.pca.components.rows() == k &&
+            m.pca.explained_variance.size() == k && static_cast<Eigen::Index>(m.train_labels.size()) == n &&
+            m.umap2.data.rows() == n && m.knn_k >= 1 && m.knn_k <= n && !m.labels.empty() &&
+            (m.space != ClassifySpace::umapN || m.umapn.has_value());
+  for (int l : m.train_labels) ok = ok && l >= 0 && static_cast<size_t>(l) < m.labels.size();
+  const int svm_dims = m.space == ClassifySpace::pca ? static_cast<int>(k) : m.space == ClassifySpace::umap2 ? 2
+                                                                          : (m.umapn ? m.umapn->options.n_components : -1);
+  ok = ok && m.svm.dims() == svm_dims;
+  if (!ok) throw ModelError(where + ": damaged model (sections disagree in size)");
+  return m;
+}
+
+}  // namespace lumaflow

@@ -1,0 +1,129 @@
+// Model: fit a classifier of faces on embedded training vectors, place and classify new faces,
+// and save/load it (schemas/model.fbs).
+//
+// Fit (n raw vectors pixel/255, d = N²):
+//   PCA (k components, reusable basis) -> reduced n×k
+//   UMAP 2-D on the reduced vectors (placing and drawing) [+ UMAP N-D when classifying there]
+//   RBF SVM in the classify space (pca | umap2 | umapN); kNN (exact, k = knn_k) in the reduced
+//   space for the reported neighbours and the open-set test.
+// Open set, calibrated on the training data (leave-one-out over the training faces):
+//  - distance: the distance to the nearest other face of the same person; threshold = a high
+//    percentile of those × a margin. A face farther than that from every training face is unknown.
+//  - ratio: distance to the nearest person / distance to the second-nearest person (each
+//    person's nearest face); known faces sit clearly closer to one person than to the next,
+//    strangers sit between several. threshold = the same percentile of the training ratios.
+//    In raw pixel space this separates poorly (see the README's figures); it is the stronger of
+//    the two tests there.
+// Classify is per face: the result never depends on what else is classified with it (UMAP
+// transform is seeded from the face's own bytes). Cost per face: O(d·k) projection +
+// O(n·k) kNN + UMAP transform (O(k_nn · epochs)) + SVM (O(support vectors · dims)).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "nodes/core/matrix.hpp"
+#include "nodes/analysis/pca.hpp"
+#include "nodes/store/store.hpp"
+#include "nodes/analysis/svm.hpp"
+#include "nodes/analysis/umap.hpp"
+
+namespace lumaflow {
+
+inline constexpr uint32_t kModelFormatVersion = 1;
+
+struct ModelError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class ClassifySpace { pca, umap2, umapN };
+ClassifySpace parse_classify_space(const std::string& s);  // pca | umap2 | umapN
+const char* classify_space_name(ClassifySpace s);
+
+struct ModelOptions {
+  int pca_components = 100;          // clamped to min(n − 1, d)
+  bool whiten = false;               // PCA-whitened reduced space (eigenfaces with unit variance)
+  UmapOptions umap;                  // the 2-D placement (n_components forced to 2)
+  int umapn_components = 8;          // UMAP dimension for ClassifySpace::umapN
+  ClassifySpace space = ClassifySpace::pca;
+  SvmOptions svm;                    // C 1, gamma "scale" (computed in the classify space)
+  int knn_k = 5;                     // neighbours reported per face
+  float open_set_percentile = 99.f;  // of within-person nearest-neighbour distances
+  float open_set_margin = 1.15f;     // distance threshold = percentile × margin
+  float open_set_ratio_percentile = 97.0f;  // of training nearest/second-person ratios
+  int min_faces = 5;                 // DBSCAN minPts among unknown faces (a proposed identity)
+  uint64_t seed = 42;
+  int threads = 0;
+};
+
+struct FittedModel {
+  Preprocessing prep;
+  uint64_t store_hash = 0;
+  std::vector<std::string> labels;       // label index -> name
+  Labels train_labels;
+  std::vector<std::string> train_paths;
+  PcaModel pca;
+  bool whiten = false;
+  RowMatrixF reduced;                    // n × k training vectors in the reduced space
+  UmapModel umap2;
+  std::optional<UmapModel> umapn;
+  ClassifySpace space = ClassifySpace::pca;
+  SvmClassifier svm;
+  int knn_k = 5;
+  float open_set_threshold = 0;
+  float open_set_ratio = 1;              // nearest/second-person distance ratio above this -> unknown
+  float open_set_percentile = 99.f;
+  int min_faces = 5;
+  float unknown_eps = 0;                 // DBSCAN eps among unknowns (reduced space)
+  Labels dbscan_labels;                  // DBSCAN of the training set (reduced space, unknown_eps)
+  float dbscan_eps = 0;
+  float heldout_accuracy = -1;
+
+  int dims() const { return static_cast<int>(pca.mean.size()); }
+  // Raw vectors (pixel/255, rows) -> reduced space.
+  RowMatrixF reduce(MatrixRefF raw) const;
+};
+
+struct Neighbor {
+  int index = -1;       // training face
+  int label = -1;
+  float distance = 0;   // Euclidean, reduced space
+};
+
+struct Classification {
+  int label = -1;               // predicted person (index into labels); valid even when unknown
+  float confidence = 0;         // SVM confidence in [0, 1]
+  bool known = false;           // false: farther than the open-set threshold from every training face
+  float nearest = 0;            // distance to the nearest training face (reduced space)
+  float ratio = 0;              // nearest-person / second-nearest-person distance
+  float umap_x = 0, umap_y = 0; // 2-D UMAP position
+  std::vector<Neighbor> neighbors;
+};
+
+// Fits on raw vectors x (n × d, pixel/255) with labels y (all ≥ 0). Throws std::invalid_argument
+// for fewer than 2 people or too few faces for the options.
+FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt);
+
+// Fits on a store (labelled records only); records preprocessing, label names and store hash.
+FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt);
+
+// The same model classifying in another space: the SVM is retrained there (for umapN the model
+// must hold the N-D UMAP). Identical to fit_model with that space, without refitting PCA/UMAP.
+FittedModel with_space(const FittedModel& model, ClassifySpace space, const SvmOptions& svm = {});
+
+// Classifies raw vectors (rows). Each row's result is independent of the others.
+std::vector<Classification> classify(const FittedModel& model, MatrixRefF raw, int threads = 1);
+
+// 64-bit hash identifying a store's contents (records' hashes and pixels).
+uint64_t store_hash(const EmbeddingStore& store);
+
+// Atomic write (PATH.tmp + rename); load verifies the FlatBuffer and throws ModelError with the
+// path for a missing, truncated or damaged file.
+void save_model(const std::filesystem::path& path, const FittedModel& model);
+FittedModel load_model(const std::filesystem::path& path);
+
+}  // namespace lumaflow

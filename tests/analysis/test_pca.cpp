@@ -1,0 +1,190 @@
+#include <gtest/gtest.h>
+
+#include <Eigen/Eigenvalues>
+#include <random>
+
+#include "nodes/analysis/pca.hpp"
+
+using namespace lumaflow;
+
+namespace {
+
+PcaOptions opts(int k, PcaSolver solver = PcaSolver::Auto, int threads = 0, uint64_t seed = 42) {
+  PcaOptions o;
+  o.components = k;
+  o.solver = solver;
+  o.threads = threads;
+  o.seed = seed;
+  return o;
+}
+
+// n points = offset + Σ_j s_j·z_j·w_j + noise, with orthonormal directions w_j (rows of W).
+struct Planted {
+  RowMatrixF x;
+  Eigen::MatrixXd w;  // r×d
+};
+
+Planted planted(int n, int d, const std::vector<double>& scales, double noise, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> g;
+  const auto r = static_cast<Eigen::Index>(scales.size());
+  Eigen::MatrixXd raw(d, r);
+  for (Eigen::Index i = 0; i < raw.size(); ++i) raw.data()[i] = g(rng);
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(raw);
+  const Eigen::MatrixXd w = (qr.householderQ() * Eigen::MatrixXd::Identity(d, r)).transpose();
+  Eigen::RowVectorXd offset(d);
+  for (int k = 0; k < d; ++k) offset(k) = 0.5 + 0.1 * g(rng);
+  RowMatrixD x(n, d);
+  for (int i = 0; i < n; ++i) {
+    Eigen::RowVectorXd row = offset;
+    for (Eigen::Index j = 0; j < r; ++j) row += scales[static_cast<size_t>(j)] * g(rng) * w.row(j);
+    for (int k = 0; k < d; ++k) row(k) += noise * g(rng);
+    x.row(i) = row;
+  }
+  return {x.cast<float>(), w};
+}
+
+// Reference: eigen-decomposition of the double-precision sample covariance.
+struct Reference {
+  Eigen::VectorXd values;   // descending
+  Eigen::MatrixXd vectors;  // columns, same order
+  double trace;
+};
+
+Reference reference_pca(const RowMatrixF& x) {
+  const RowMatrixD xd = x.cast<double>();
+  const RowMatrixD xc = xd.rowwise() - xd.colwise().mean();
+  const Eigen::MatrixXd cov = xc.transpose() * xc / static_cast<double>(x.rows() - 1);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
+  return {es.eigenvalues().reverse(), es.eigenvectors().rowwise().reverse(), cov.trace()};
+}
+
+double max_orthonormality_error(const RowMatrixF& c) {
+  const Eigen::MatrixXd g = c.cast<double>() * c.cast<double>().transpose();
+  return (g - Eigen::MatrixXd::Identity(g.rows(), g.cols())).cwiseAbs().maxCoeff();
+}
+
+}  // namespace
+
+TEST(Pca, RecoversPlantedLowRankStructure) {
+  const Planted p = planted(100, 200, {8.0, 4.0, 2.0}, 0.01, 1);
+  const Reference ref = reference_pca(p.x);
+  for (PcaSolver s : {PcaSolver::Exact, PcaSolver::Randomized}) {
+    const PcaModel m = fit_pca(p.x, opts(3, s));
+    ASSERT_EQ(m.size(), 3);
+    ASSERT_EQ(m.dims(), 200);
+    for (int j = 0; j < 3; ++j) {
+      // Each axis lies in the planted subspace and equals the reference axis up to sign.
+      const Eigen::VectorXd v = m.components.row(j).transpose().cast<double>();
+      EXPECT_GT((p.w * v).norm(), 0.999) << "axis " << j;
+      EXPECT_GT(std::abs(v.dot(ref.vectors.col(j))), 0.99999) << "axis " << j;
+      EXPECT_NEAR(m.explained_variance(j), ref.values(j), 1e-4 * ref.values(j)) << "axis " << j;
+    }
+    EXPECT_GT(m.explained_variance(0), m.explained_variance(1));
+    EXPECT_GT(m.explained_variance(1), m.explained_variance(2));
+    EXPECT_NEAR(m.total_variance, ref.trace, 1e-5 * ref.trace);
+    const Eigen::RowVectorXd mean = p.x.cast<double>().colwise().mean();
+    EXPECT_LT((m.mean.cast<double>().transpose() - mean).cwiseAbs().maxCoeff(), 1e-6);
+  }
+}
+
+TEST(Pca, ComponentsAreOrthonormalAndSignFixed) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u;
+  RowMatrixF x(60, 200);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = u(rng);
+  for (PcaSolver s : {PcaSolver::Exact, PcaSolver::Randomized}) {
+    const PcaModel m = fit_pca(x, opts(20, s));
+    ASSERT_EQ(m.components.rows(), 20);
+    EXPECT_LT(max_orthonormality_error(m.components), 1e-5);
+    for (int j = 0; j < 20; ++j) {
+      Eigen::Index arg = 0;
+      m.components.row(j).cwiseAbs().maxCoeff(&arg);
+      EXPECT_GT(m.components(j, arg), 0.f);
+      if (j > 0) {
+        EXPECT_LE(m.explained_variance(j), m.explained_variance(j - 1));
+      }
+    }
+  }
+}
+
+TEST(Pca, RoundTripOnRankKData) {
+  const Planted p = planted(50, 120, {5.0, 3.0, 2.0, 1.0}, 0.0, 9);
+  const PcaModel m = fit_pca(p.x, opts(4));
+  const RowMatrixF z = m.transform(p.x);
+  ASSERT_EQ(z.rows(), 50);
+  ASSERT_EQ(z.cols(), 4);
+  EXPECT_LT((m.inverse_transform(z) - p.x).cwiseAbs().maxCoeff(), 1e-4);
+  const RowMatrixF zw = m.transform(p.x, true);
+  EXPECT_LT((m.inverse_transform(zw, true) - p.x).cwiseAbs().maxCoeff(), 1e-4);
+  // Whitened scores have unit sample variance and the plain ones have the explained variance.
+  for (int j = 0; j < 4; ++j) {
+    EXPECT_NEAR(zw.col(j).cast<double>().squaredNorm() / 49.0, 1.0, 1e-4);
+    EXPECT_NEAR(z.col(j).cast<double>().squaredNorm() / 49.0, m.explained_variance(j), 1e-4 * m.explained_variance(j));
+  }
+  EXPECT_THROW(m.transform(RowMatrixF::Zero(2, 7)), std::invalid_argument);
+  EXPECT_THROW(m.inverse_transform(RowMatrixF::Zero(2, 7)), std::invalid_argument);
+}
+
+TEST(Pca, BothSolversAgree) {
+  // Decaying spectrum, Gram path (n < d) and covariance path (n > d).
+  for (auto [n, d] : {std::pair{80, 250}, std::pair{300, 40}}) {
+    std::vector<double> scales;
+    for (int j = 0; j < 12; ++j) scales.push_back(10.0 * std::pow(0.7, j));
+    const Planted p = planted(n, d, scales, 0.05, 17);
+    const PcaModel a = fit_pca(p.x, opts(6, PcaSolver::Exact));
+    const PcaModel b = fit_pca(p.x, opts(6, PcaSolver::Randomized));
+    const Reference ref = reference_pca(p.x);
+    for (int j = 0; j < 6; ++j) {
+      EXPECT_GT(a.components.row(j).cast<double>().dot(b.components.row(j).cast<double>()), 0.9999) << n << " axis " << j;
+      EXPECT_NEAR(a.explained_variance(j), b.explained_variance(j), 1e-4 * a.explained_variance(j));
+      EXPECT_NEAR(a.explained_variance(j), ref.values(j), 1e-4 * ref.values(j));
+    }
+  }
+}
+
+TEST(Pca, DeterministicForSeedAndThreads) {
+  const Planted p = planted(200, 300, {6.0, 5.0, 4.0, 3.0}, 0.3, 4);
+  for (PcaSolver s : {PcaSolver::Exact, PcaSolver::Randomized}) {
+    const PcaModel a = fit_pca(p.x, opts(8, s, 1));
+    const PcaModel b = fit_pca(p.x, opts(8, s, 3));
+    const PcaModel c = fit_pca(p.x, opts(8, s, 2));
+    EXPECT_TRUE(a.components == b.components);
+    EXPECT_TRUE(a.explained_variance == b.explained_variance);
+    EXPECT_TRUE(a.components == c.components);
+    EXPECT_TRUE(a.mean == b.mean);
+  }
+}
+
+TEST(Pca, ClampsComponentsAndValidates) {
+  RowMatrixF x(5, 3);
+  x << 0, 0, 1, 1, 0, 0, 0, 2, 0, 3, 1, 1, 2, 2, 2;
+  EXPECT_EQ(fit_pca(x, opts(10)).size(), 3);                  // d = 3
+  EXPECT_EQ(fit_pca(x.topRows(3), opts(10)).size(), 2);       // n − 1 = 2
+  const PcaModel full = fit_pca(x, opts(3));
+  const Reference ref = reference_pca(x);
+  EXPECT_NEAR(full.explained_variance.sum(), ref.trace, 1e-5);  // all axes: all the variance
+  EXPECT_NEAR(full.total_variance, ref.trace, 1e-5);
+  EXPECT_THROW(fit_pca(x.topRows(1), opts(1)), std::invalid_argument);
+  EXPECT_THROW(fit_pca(x, opts(0)), std::invalid_argument);
+}
+
+// The (k+1)-d coordinates must reproduce every inner product of the d-dimensional
+// reconstructions z·components + mean — hence their norms and L2-normalised distances, which
+// is what DBSCAN past raw_max relies on. Data far from the origin, as pixel vectors are.
+TEST(Pca, ReconstructionCoordinatesKeepInnerProducts) {
+  const Planted p = planted(120, 300, {5.0, 3.0, 2.0, 1.0}, 0.05, 9);
+  RowMatrixF x = p.x;
+  x.array() += 4.0f;
+  const PcaModel m = fit_pca(x, opts(6));
+  const RowMatrixF z = m.transform(x);
+  const RowMatrixF c = reconstruction_coordinates(m, z);
+  ASSERT_EQ(c.rows(), 120);
+  ASSERT_EQ(c.cols(), 7);
+  const RowMatrixD full = m.inverse_transform(z).cast<double>();
+  const Eigen::MatrixXd want = full * full.transpose();
+  const Eigen::MatrixXd got = c.cast<double>() * c.cast<double>().transpose();
+  EXPECT_LT((got - want).cwiseAbs().maxCoeff(), 1e-4 * want.cwiseAbs().maxCoeff());
+  EXPECT_GT(want.cwiseAbs().maxCoeff(), 1000.0);  // the mean dominates: the check is not vacuous
+  EXPECT_THROW(reconstruction_coordinates(m, RowMatrixF::Zero(3, 5)), std::invalid_argument);
+}

@@ -1,0 +1,644 @@
+// Watch: the inotify folder watcher, the open-set identity tracker, the watch graph in process,
+// and the `lumaflow watch` / `lumaflow relabel` commands end to end (real binary, real signals).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+#include <set>
+#include <thread>
+
+#include "cli_util.hpp"
+#include "flow/watch.hpp"
+#include "nodes/model/openset.hpp"
+#include "nodes/store/store.hpp"
+#include "nodes/synth/synth.hpp"
+#include "nodes/image/watcher.hpp"
+#include "test_util.hpp"
+
+namespace lumaflow {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+using json = nlohmann::json;
+
+// "prefix<i>ext", built by appending (GCC 12 warns, falsely, on "lit" + std::to_string(i)).
+std::string numbered(const char* prefix, long i, const char* ext) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  s += ext;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic faces and a tiny model.
+
+std::vector<uint8_t> face_png(int person, int image, const std::string& ext = ".png") {
+  const cv::Mat img = draw_face(make_identity(7, person), make_variation(7, person, image, 0.3), 48);
+  return test::encode(img, ext);
+}
+
+EmbedOptions small_embed() {
+  EmbedOptions e;
+  e.size = 16;
+  return e;
+}
+
+// 4 people x 8 images, 16x16 luminance, fitted by the model node itself.
+const FittedModel& small_model() {
+  static const FittedModel model = [] {
+    const EmbedOptions e = small_embed();
+    const int people = 4, per = 8;
+    RowMatrixF x(people * per, e.size * e.size);
+    Labels y;
+    for (int p = 0; p < people; ++p)
+      for (int i = 0; i < per; ++i) {
+        const FrameResult r = process_bytes(face_png(p, i), "f.png", e);
+        EXPECT_TRUE(r.ok()) << r.error;
+        const auto row = static_cast<Eigen::Index>(y.size());
+        for (Eigen::Index c = 0; c < x.cols(); ++c) x(row, c) = r.faces.at(0).pixels[static_cast<size_t>(c)] / 255.0f;
+        y.push_back(p);
+      }
+    ModelOptions mo;
+    mo.pca_components = 8;
+    mo.min_faces = 3;
+    mo.umap.n_neighbors = 8;
+    mo.umap.n_epochs = 50;
+    mo.threads = 1;
+    FittedModel m = fit_model(x, y, mo);
+    m.prep = e.preprocessing();
+    m.labels = {"ann", "bob", "cat", "dan"};
+    return m;
+  }();
+  return model;
+}
+
+fs::path saved_model(const TempDir& dir) {
+  const fs::path p = dir / "faces.model";
+  save_model(p, small_model());
+  return p;
+}
+
+void write_file(const fs::path& p, const std::vector<uint8_t>& b) { test::write_bytes(p, b); }
+
+// ---------------------------------------------------------------------------------------------
+// The watcher.
+
+// Events until `timeout_ms` passes without one; once `expect` events came, only a short grace
+// period is given for unexpected extra ones (keeps the suite fast).
+std::vector<std::string> drain(FolderWatcher& w, int timeout_ms, size_t expect = 0) {
+  std::vector<std::string> out;
+  while (auto e = w.poll(expect && out.size() >= expect ? 60 : timeout_ms)) out.push_back(e->ok() ? e->rel : "ERROR " + e->error);
+  return out;
+}
+
+TEST(Watcher, TemporaryNames) {
+  for (const char* n : {".hidden.png", ".#lock.png", "a.png.tmp", "a.PART", "a.png~", "a.swp", ""})
+    EXPECT_TRUE(is_temporary_name(n)) << n;
+  for (const char* n : {"a.png", "tmp.png", "part1.jpg", "a~b.png"}) EXPECT_FALSE(is_temporary_name(n)) << n;
+}
+
+TEST(Watcher, ReportsOnlyAfterCloseWriteAndIgnoresTemporaryNames) {
+  TempDir d;
+  FolderWatcher w(d.path());
+  {
+    std::ofstream f(d / "a.png", std::ios::binary);
+    f << "first part";
+    f.flush();
+    EXPECT_TRUE(drain(w, 100).empty()) << "reported while still open for writing";
+    f << "second part";
+  }  // closed here
+  EXPECT_EQ(drain(w, 1000, 1), std::vector<std::string>{"a.png"});
+  for (const char* n : {".hidden.png", "b.png.tmp", "c.png.part", "d.png~", ".#e.png", "f.swp", "notes.txt", "g.pgm.crdl"})
+    test::write_text(d / n, "x");
+  EXPECT_TRUE(drain(w, 150).empty());
+  fs::rename(d / "b.png.tmp", d / "b.png");
+  EXPECT_EQ(drain(w, 1000, 1), std::vector<std::string>{"b.png"});
+}
+
+TEST(Watcher, NewSubFoldersAreWatchedAndTheirFilesPickedUp) {
+  TempDir d, outside;
+  FolderWatcher w(d.path(), WatcherOptions{false, 20});
+  fs::create_directories(d / "sub");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  test::write_text(d / "sub" / "x.png", "x");
+  // Created and filled at once, likely before the watcher adds the new folder's watch.
+  fs::create_directories(d / "a" / "b");
+  test::write_text(d / "a" / "b" / "y.png", "y");
+  // A finished folder moved in: its files are reported at once.
+  test::write_text(outside / "m" / "1.png", "1");
+  test::write_text(outside / "m" / "2.png", "2");
+  test::write_text(outside / "m" / ".skip.png", "2");
+  fs::rename(outside / "m", d / "m");
+  std::vector<std::string> got = drain(w, 1000, 4);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a/b/y.png", "m/1.png", "m/2.png", "sub/x.png"}));
+  // The moved-in folder is watched too.
+  test::write_text(d / "m" / "3.png", "3");
+  EXPECT_EQ(drain(w, 1000, 1), std::vector<std::string>{"m/3.png"});
+}
+
+TEST(Watcher, SlowWriterInNewFolderIsReportedOnceAtClose) {
+  TempDir d;
+  FolderWatcher w(d.path(), WatcherOptions{false, 20});
+  fs::create_directories(d / "s");
+  std::ofstream f(d / "s" / "slow.png", std::ios::binary);
+  for (int i = 0; i < 4; ++i) {
+    f << "chunk" << i;
+    f.flush();
+    EXPECT_TRUE(drain(w, 60).empty()) << "reported during write " << i;
+  }
+  f.close();
+  EXPECT_EQ(drain(w, 1000, 1), std::vector<std::string>{"s/slow.png"});
+}
+
+TEST(Watcher, ExistingFilesInNaturalOrderFirst) {
+  TempDir d;
+  for (const char* n : {"img10.png", "img2.png", "sub/img1.png", "readme.txt", ".x.png"}) test::write_text(d / n, "x");
+  FolderWatcher w(d.path(), WatcherOptions{true});
+  EXPECT_EQ(drain(w, 500, 3), (std::vector<std::string>{"img2.png", "img10.png", "sub/img1.png"}));
+  FolderWatcher quiet(d.path());
+  EXPECT_TRUE(drain(quiet, 50).empty());
+}
+
+TEST(Watcher, StopWakesABlockedNextAndStopFdStops) {
+  TempDir d;
+  FolderWatcher w(d.path());
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    w.stop();
+  });
+  EXPECT_FALSE(w.next().has_value());
+  t.join();
+  EXPECT_TRUE(w.stopped());
+
+  FolderWatcher w2(d.path());
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  w2.add_stop_fd(p[0]);
+  ASSERT_EQ(::write(p[1], "s", 1), 1);
+  EXPECT_FALSE(w2.next().has_value());
+  EXPECT_TRUE(w2.stopped());
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+TEST(Watcher, MissingRootIsAnErrorNamingIt) {
+  TempDir d;
+  try {
+    FolderWatcher w(d / "nope");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The open-set tracker (hand-checked geometry: eps 1, min_pts 3, 2-D).
+
+OpenSetParams params2d() { return OpenSetParams{1.0f, 3, 2, 0xabcdef}; }
+
+std::optional<std::string> add(UnknownTracker& t, float x, float y, const std::string& path = "p") {
+  const float v[2] = {x, y};
+  return t.add(v, path);
+}
+
+TEST(OpenSet, ProposesAfterMinFacesAndKeepsNamesStable) {
+  UnknownTracker t(params2d());
+  EXPECT_FALSE(add(t, 0, 0));
+  EXPECT_FALSE(add(t, 10, 10));
+  EXPECT_FALSE(add(t, 0.5f, 0));         // two close faces: not yet min_pts
+  EXPECT_EQ(add(t, 0, 0.5f), "new-1");   // three faces pairwise within 1: a core group
+  EXPECT_EQ(t.identity_of(0), 1);
+  EXPECT_EQ(t.identity_of(2), 1);
+  EXPECT_EQ(t.identity_of(1), 0);
+  EXPECT_FALSE(add(t, 10.5f, 10));
+  EXPECT_EQ(add(t, 10, 10.5f), "new-2");
+  EXPECT_EQ(t.identity_of(1), 2);
+  EXPECT_EQ(add(t, 0.9f, 0.4f), "new-1");  // within eps of a member (0.5, 0)
+  EXPECT_FALSE(add(t, 5, 5));
+  // Growing new-1 further right keeps its name.
+  EXPECT_EQ(add(t, 1.7f, 0.4f), "new-1");
+  ASSERT_EQ(t.identities().size(), 2u);
+  EXPECT_EQ(t.identities()[0].key, "new-1");
+  EXPECT_EQ(t.identities()[1].key, "new-2");
+}
+
+TEST(OpenSet, PersistsContinuesAndRelabels) {
+  TempDir d;
+  const fs::path side = UnknownTracker::sidecar_for(d / "m.model");
+  EXPECT_EQ(side.filename(), "m.model.identities.json");
+  {
+    UnknownTracker t(params2d(), side);
+    add(t, 0, 0, "a");
+    add(t, 0.5f, 0, "b");
+    EXPECT_EQ(add(t, 0, 0.5f, "c"), "new-1");
+    add(t, 20, 20, "lonely");
+    t.save();
+    EXPECT_FALSE(t.dirty());
+  }
+  const json j = json::parse(std::ifstream(side));
+  EXPECT_EQ(j["format"], "lumaflow-identities");
+  EXPECT_EQ(j["unknowns"].size(), 4u);
+  EXPECT_EQ(j["unknowns"][3]["path"], "lonely");
+  EXPECT_TRUE(j["unknowns"][3]["identity"].is_null());
+
+  UnknownTracker t2(params2d(), side);
+  EXPECT_EQ(t2.size(), 4u);
+  EXPECT_EQ(add(t2, 0.2f, 0.2f), "new-1");
+  EXPECT_FALSE(add(t2, 20.5f, 20));
+  EXPECT_EQ(add(t2, 20, 20.5f), "new-2");  // ids continue after a reload
+
+  EXPECT_EQ(relabel_identity(side, "new-1", "Alice"), "new-1");
+  EXPECT_TRUE(t2.refresh_names());
+  EXPECT_EQ(add(t2, 0.3f, 0), "Alice");
+  EXPECT_THROW(relabel_identity(side, "new-9", "Bob"), std::runtime_error);
+  t2.save();  // keeps Alice (written by relabel while t2 was live)
+  EXPECT_EQ(relabel_identity(side, "new-2", "Bob"), "new-2");
+  EXPECT_THROW(relabel_identity(side, "new-1", "Bob"), std::runtime_error);  // name taken
+  EXPECT_EQ(relabel_identity(side, "Alice", "Alicia"), "new-1");             // by current name
+  UnknownTracker t3(params2d(), side);
+  ASSERT_EQ(t3.identities().size(), 2u);
+  EXPECT_EQ(t3.identities()[0].display(), "Alicia");
+  EXPECT_EQ(t3.identities()[1].display(), "Bob");
+  EXPECT_EQ(t3.size(), 8u);  // 4 saved + 4 added by t2
+
+  OpenSetParams other = params2d();
+  other.model_key = 1;
+  EXPECT_THROW(UnknownTracker(other, side), std::runtime_error);
+  test::write_text(side, "{ not json");
+  EXPECT_THROW(UnknownTracker(params2d(), side), std::runtime_error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The watch graph in process.
+
+TEST(WatchGraph, ClassifiesArrivalsInOrderAndStoresThem) {
+  TempDir d;
+  const fs::path in = d / "in", store = d / "s.store";
+  fs::create_directories(in);
+  FolderWatcher w(in);
+  std::mutex mu;
+  std::vector<json> lines;
+  WatchOptions opt;
+  opt.threads = 2;
+  opt.store = store;
+  UnknownTracker tracker(open_set_params(small_model()));
+  WatchSummary sum;
+  std::thread t([&] {
+    sum = run_watch(w, small_model(), opt, nullptr, &tracker, [&](const std::string& l) {
+      std::lock_guard lk(mu);
+      lines.push_back(json::parse(l));
+    });
+  });
+  for (int i = 0; i < 6; ++i) {
+    write_file(d / "tmp" / (std::to_string(i) + ".png"), face_png(i % 4, 20 + i));
+    fs::rename(d / "tmp" / (std::to_string(i) + ".png"), in / (numbered("f", i, ".png")));
+  }
+  test::write_text(in / "bad.png", "not an image");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lk(mu);
+      if (lines.size() >= 7) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  w.stop();
+  t.join();
+  ASSERT_EQ(lines.size(), 7u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(lines[static_cast<size_t>(i)]["path"], (in / (numbered("f", i, ".png"))).string());  // arrival order
+    EXPECT_NE(lines[static_cast<size_t>(i)]["status"], "error");
+  }
+  EXPECT_EQ(lines[6]["status"], "error");
+  EXPECT_EQ(sum.faces, 6u);
+  EXPECT_EQ(sum.errors, 1u);
+  const EmbeddingStore s = load_store(store);
+  ASSERT_EQ(s.size(), 6u);
+  EXPECT_EQ(s.header().prep, small_model().prep);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(s.record(i).path, numbered("f", i, ".png"));
+    // A known face is stored under its predicted name, an unknown one as -1.
+    const json& l = lines[i];
+    if (l["status"] == "known")
+      EXPECT_EQ(s.header().labels.at(static_cast<size_t>(s.record(i).label)), l["label"]);
+    else
+      EXPECT_EQ(s.record(i).label, -1);
+  }
+}
+
+TEST(WatchGraph, RefusesAStoreMadeWithOtherPreprocessing) {
+  TempDir d;
+  StoreHeader h;
+  h.prep.image_size = 24;
+  EmbeddingStore other(h);
+  write_store(d / "other.store", other);
+  FolderWatcher w(d.path());
+  WatchOptions opt;
+  opt.store = d / "other.store";
+  try {
+    run_watch(w, small_model(), opt, nullptr, nullptr, [](const std::string&) {});
+    FAIL() << "store accepted";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("other preprocessing"), std::string::npos) << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real binary.
+
+class WatchProcess {
+ public:
+  explicit WatchProcess(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    std::vector<std::string> argv_s{LUMAFLOW_CLI};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+  }
+  ~WatchProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(out_);
+    ::close(err_);
+  }
+
+  // Reads until `pred` holds or the time is up; false on timeout or EOF.
+  template <class Pred>
+  bool read_until(Pred pred, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!pred()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return false;
+      if (!pump(static_cast<int>(left))) return pred();
+    }
+    return true;
+  }
+  bool wait_ready() {
+    return read_until([&] { return err.find("watching") != std::string::npos; }, 30000);
+  }
+  bool wait_lines(size_t n) {
+    return read_until([&] { return lines.size() >= n; }, 30000);
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // Reads everything left, then the exit code (-1 if killed by a signal).
+  int finish() {
+    while (pump(30000)) {
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::vector<std::string> lines;
+  std::string err;
+
+ private:
+  // One poll round; false once both pipes are at EOF.
+  bool pump(int timeout_ms) {
+    pollfd fds[2] = {{out_open_ ? out_ : -1, POLLIN, 0}, {err_open_ ? err_ : -1, POLLIN, 0}};
+    if (!out_open_ && !err_open_) return false;
+    if (::poll(fds, 2, timeout_ms) <= 0) return true;
+    char buf[4096];
+    if (fds[0].revents) {
+      const ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) out_open_ = false;
+      else partial_.append(buf, static_cast<size_t>(n));
+      for (size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
+        lines.push_back(partial_.substr(0, nl));
+        partial_.erase(0, nl + 1);
+      }
+    }
+    if (fds[1].revents) {
+      const ssize_t n = ::read(err_, buf, sizeof buf);
+      if (n <= 0) err_open_ = false;
+      else err.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1;
+  bool out_open_ = true, err_open_ = true, reaped_ = false;
+  std::string partial_;
+};
+
+void slow_write(const fs::path& p, const std::vector<uint8_t>& b, int chunks) {
+  std::ofstream f(p, std::ios::binary);
+  const size_t step = b.size() / static_cast<size_t>(chunks) + 1;
+  for (size_t off = 0; off < b.size(); off += step) {
+    f.write(reinterpret_cast<const char*>(b.data() + off), static_cast<std::streamsize>(std::min(step, b.size() - off)));
+    f.flush();
+    std::this_thread::sleep_for(std::chrono::milliseconds(15));
+  }
+}
+
+std::string rel_of(const std::string& shown, const fs::path& root) {
+  return fs::relative(fs::path(shown), root).generic_string();
+}
+
+TEST(WatchCli, TwentyArrivalsNineteenAnswersOneErrorThenASecondRunAppends) {
+  TempDir d;
+  const fs::path model = saved_model(d), in = d / "in", store = d / "faces.store", tmp = d / "staging";
+  fs::create_directories(in);
+  fs::create_directories(tmp);
+  std::set<std::string> expected;
+  {
+    WatchProcess w({"watch", model.string(), in.string(), "--store", store.string(), "--threads", "2"});
+    ASSERT_TRUE(w.wait_ready()) << w.err;
+    int n = 0;
+    // 8 renamed in from a temporary name (in the folder or from outside it).
+    for (int i = 0; i < 8; ++i, ++n) {
+      const std::string name = numbered("renamed", i, (i % 2 ? ".jpg" : ".png"));
+      const fs::path staged = i < 4 ? in / (name + ".part") : tmp / name;
+      write_file(staged, face_png(i % 5, 30 + i, i % 2 ? ".jpg" : ".png"));  // person 4 is unknown to the model
+      fs::rename(staged, in / name);
+      expected.insert(name);
+    }
+    // 6 written slowly in several chunks under their final name.
+    for (int i = 0; i < 6; ++i, ++n) {
+      const std::string name = numbered("slow", i, ".png");
+      slow_write(in / name, face_png(i % 4, 40 + i), 3);
+      expected.insert(name);
+    }
+    // 4 plain writes, 1 corrupt file, 1 in a sub-folder created now.
+    for (int i = 0; i < 4; ++i, ++n) {
+      const std::string name = numbered("plain", i, ".png");
+      write_file(in / name, face_png(i, 50 + i));
+      expected.insert(name);
+    }
+    test::write_text(in / "corrupt.png", "\x89PNG but not really");
+    fs::create_directories(in / "later");
+    write_file(in / "later" / "deep.png", face_png(2, 60));
+    expected.insert("corrupt.png");
+    expected.insert("later/deep.png");
+    // Ignored noise.
+    test::write_text(in / ".hidden.png", "x");
+    test::write_text(in / "notes.txt", "x");
+    test::write_text(in / "draft.png~", "x");
+    ASSERT_EQ(expected.size(), 20u);
+
+    ASSERT_TRUE(w.wait_lines(20)) << w.lines.size() << " lines; stderr: " << w.err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));  // nothing more should come
+    w.signal(SIGTERM);
+    EXPECT_EQ(w.finish(), 0) << w.err;
+    ASSERT_EQ(w.lines.size(), 20u) << w.err;
+    std::set<std::string> seen;
+    int errors = 0, answers = 0;
+    for (const auto& l : w.lines) {
+      const json j = json::parse(l);
+      seen.insert(rel_of(j["path"], in));
+      if (j["status"] == "error") {
+        ++errors;
+        EXPECT_EQ(rel_of(j["path"], in), "corrupt.png");
+        EXPECT_FALSE(j["error"].get<std::string>().empty());
+      } else {
+        ++answers;
+        EXPECT_TRUE(j["status"] == "known" || j["status"] == "unknown") << l;
+        EXPECT_EQ(j["face"], 0);
+      }
+    }
+    EXPECT_EQ(answers, 19);
+    EXPECT_EQ(errors, 1);
+    EXPECT_EQ(seen, expected);
+  }
+  LoadReport rep;
+  const EmbeddingStore s1 = load_store(store, &rep);
+  EXPECT_FALSE(rep.damage.has_value());
+  ASSERT_EQ(s1.size(), 19u);
+  std::set<std::string> stored;
+  for (const auto& r : s1.records()) stored.insert(r.path);
+  std::set<std::string> expected_ok = expected;
+  expected_ok.erase("corrupt.png");
+  EXPECT_EQ(stored, expected_ok);
+
+  // A second run continues the same store (and --existing lists what is already there).
+  {
+    WatchProcess w({"watch", model.string(), in.string(), "--store", store.string(), "--threads", "1"});
+    ASSERT_TRUE(w.wait_ready()) << w.err;
+    for (int i = 0; i < 3; ++i) write_file(in / (numbered("second", i, ".png")), face_png(i, 70 + i));
+    ASSERT_TRUE(w.wait_lines(3)) << w.err;
+    w.signal(SIGINT);
+    EXPECT_EQ(w.finish(), 0) << w.err;
+    EXPECT_EQ(w.lines.size(), 3u);
+  }
+  const EmbeddingStore s2 = load_store(store, &rep);
+  EXPECT_FALSE(rep.damage.has_value());
+  ASSERT_EQ(s2.size(), 22u);
+  for (size_t i = 0; i < 19; ++i) EXPECT_EQ(s2.record(i).path, s1.record(i).path);
+  EXPECT_EQ(s2.record(19).path, "second0.png");
+}
+
+TEST(WatchCli, SigtermMidStreamLosesNoReportedRecord) {
+  TempDir d;
+  const fs::path model = saved_model(d), in = d / "in", store = d / "faces.store", tmp = d / "staging";
+  fs::create_directories(in);
+  fs::create_directories(tmp);
+  std::vector<std::vector<uint8_t>> images;
+  for (int i = 0; i < 4; ++i) images.push_back(face_png(i, 80 + i));
+  WatchProcess w({"watch", model.string(), in.string(), "--store", store.string(), "--threads", "2"});
+  ASSERT_TRUE(w.wait_ready()) << w.err;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 400 && !stop; ++i) {
+      const std::string name = numbered("f", i, ".png");
+      write_file(tmp / name, images[static_cast<size_t>(i % 4)]);
+      fs::rename(tmp / name, in / name);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  ASSERT_TRUE(w.wait_lines(10)) << w.err;
+  w.signal(SIGTERM);  // while files keep arriving and some are in flight
+  const int code = w.finish();
+  stop = true;
+  writer.join();
+  EXPECT_EQ(code, 0) << w.err;
+  ASSERT_GE(w.lines.size(), 10u);
+  const EmbeddingStore s = load_store(store);
+  std::set<std::string> stored;
+  for (const auto& r : s.records()) stored.insert(r.path);
+  for (const auto& l : w.lines) {
+    const json j = json::parse(l);
+    ASSERT_NE(j["status"], "error") << l;
+    EXPECT_TRUE(stored.count(rel_of(j["path"], in))) << "reported but not stored: " << l;
+  }
+  EXPECT_EQ(s.size(), w.lines.size());
+}
+
+TEST(WatchCli, DamagedModelIsRefusedWithOneLine) {
+  TempDir d;
+  const fs::path model = saved_model(d);
+  std::vector<uint8_t> bytes = test::read_all(model);
+  bytes.resize(bytes.size() / 2);
+  write_file(d / "truncated.model", bytes);
+  test::write_text(d / "garbage.model", "this is not a model");
+  fs::create_directories(d / "in");
+  for (const char* m : {"truncated.model", "garbage.model", "missing.model"}) {
+    const auto r = test::run_cli("watch " + test::shell_quote((d / m).string()) + " " + test::shell_quote((d / "in").string()));
+    EXPECT_NE(r.code, 0) << m;
+    EXPECT_TRUE(r.out.empty()) << m;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << m << ": " << r.err;
+    EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
+  }
+}
+
+TEST(WatchCli, StoreWithOtherPreprocessingIsRefused) {
+  TempDir d;
+  const fs::path model = saved_model(d);
+  StoreHeader h;
+  h.prep.image_size = 24;
+  write_store(d / "other.store", EmbeddingStore(h));
+  fs::create_directories(d / "in");
+  const auto r = test::run_cli("watch " + test::shell_quote(model.string()) + " " + test::shell_quote((d / "in").string()) +
+                               " --store " + test::shell_quote((d / "other.store").string()));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("other preprocessing"), std::string::npos) << r.err;
+}
+
+TEST(WatchCli, RelabelRenamesAProposedIdentity) {
+  TempDir d;
+  const fs::path model = saved_model(d);
+  const fs::path side = UnknownTracker::sidecar_for(model);
+  {
+    UnknownTracker t(params2d(), side);
+    add(t, 0, 0);
+    add(t, 0.5f, 0);
+    ASSERT_EQ(add(t, 0, 0.5f), "new-1");
+    t.save();
+  }
+  auto r = test::run_cli("relabel " + test::shell_quote(model.string()) + " new-1 'Alice Smith'");
+  EXPECT_EQ(r.code, 0) << r.err;
+  UnknownTracker t(params2d(), side);
+  ASSERT_EQ(t.identities().size(), 1u);
+  EXPECT_EQ(t.identities()[0].display(), "Alice Smith");
+  EXPECT_EQ(add(t, 0.1f, 0.1f), "Alice Smith");
+  r = test::run_cli("relabel " + test::shell_quote(model.string()) + " new-7 Bob");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("new-7"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lumaflow

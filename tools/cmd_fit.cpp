@@ -1,0 +1,134 @@
+// lumaflow fit | split: fit a model on labelled faces; the held-out split analyze scores, as folders.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "nodes/measure/heldout.hpp"
+#include "tools/cli_common.hpp"
+#include "tools/commands.hpp"
+
+namespace lumaflow::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct FitArgs {
+  std::string input, output;
+  EmbedFlags flags;
+  ModelOptions opt;
+  std::string space = "auto";
+  int holdout = 0;
+};
+
+int run_fit(FitArgs a) {
+  const EmbeddingStore store = load_input(a.input, a.flags);
+  a.opt.threads = a.flags.threads;
+  // Measure every classify space on a held-out split of the training data, keep the best.
+  Labels y;
+  std::vector<int> idx;
+  for (size_t i = 0; i < store.size(); ++i)
+    if (store.record(i).label >= 0) {
+      idx.push_back(static_cast<int>(i));
+      y.push_back(store.record(i).label);
+    }
+  std::map<int, int> per;
+  for (int l : y) ++per[l];
+  int smallest = INT32_MAX;
+  for (const auto& [l, c] : per) smallest = std::min(smallest, c);
+  const int test_per = a.holdout > 0 ? a.holdout : std::max(1, smallest / 5);
+  float heldout = -1;
+  ClassifySpace space = a.space == "auto" ? ClassifySpace::pca : parse_classify_space(a.space);
+  if (!idx.empty() && smallest - test_per >= 1 && per.size() >= 2) {
+    const auto t0 = Clock::now();
+    const RowMatrixF x = take_rows(store.matrix(), idx);
+    const HeldoutScores h = heldout_scores(x, y, stratified_holdout(y, test_per, a.opt.seed), a.opt);
+    std::fprintf(stderr,
+                 "held-out accuracy (%d per person, %d faces): pca %.3f  umap2 %.3f  umapN %.3f  (1-NN raw %.3f)  [%.1f s]\n",
+                 test_per, h.test, h.pca.accuracy, h.umap2.accuracy, h.umapn.accuracy, h.raw_1nn,
+                 std::chrono::duration<double>(Clock::now() - t0).count());
+    if (a.space == "auto") space = parse_classify_space(h.best);
+    heldout = static_cast<float>(space == ClassifySpace::pca     ? h.pca.accuracy
+                                 : space == ClassifySpace::umap2 ? h.umap2.accuracy
+                                                                 : h.umapn.accuracy);
+  } else {
+    std::fprintf(stderr, "held-out accuracy: not measured (too few faces per person for a split)\n");
+  }
+  a.opt.space = space;
+  FittedModel m = fit_model(store, a.opt);
+  m.heldout_accuracy = heldout;
+  save_model(a.output, m);
+  std::cout << "wrote " << a.output << ": " << m.reduced.rows() << " faces of " << m.labels.size()
+            << " people, classify space " << classify_space_name(m.space) << ", PCA " << m.reduced.cols()
+            << ", open-set threshold " << m.open_set_threshold << "\n";
+  return 0;
+}
+
+struct SplitArgs {
+  std::string input, train, test;
+  int test_per = 2;
+  uint64_t seed = 42;
+};
+
+// The same stratified split analyze's held-out score uses, as two folders of symlinks.
+int run_split(const SplitArgs& a) {
+  const ScanResult s = scan_directory(a.input);
+  Labels y;
+  std::vector<int> idx;
+  for (size_t i = 0; i < s.entries.size(); ++i)
+    if (s.entries[i].label >= 0) {
+      y.push_back(s.entries[i].label);
+      idx.push_back(static_cast<int>(i));
+    }
+  const Split split = stratified_holdout(y, a.test_per, a.seed);
+  auto link = [&](const std::vector<int>& part, const std::string& root) {
+    for (int j : part) {
+      const ScanEntry& e = s.entries[static_cast<size_t>(idx[static_cast<size_t>(j)])];
+      const auto dst = std::filesystem::path(root) / e.rel;
+      std::filesystem::create_directories(dst.parent_path());
+      std::error_code ec;
+      std::filesystem::remove(dst, ec);
+      std::filesystem::create_symlink(std::filesystem::absolute(e.path), dst);
+    }
+  };
+  link(split.train, a.train);
+  link(split.test, a.test);
+  std::cout << "train " << split.train.size() << " -> " << a.train << ", test " << split.test.size() << " -> " << a.test << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void register_fit_commands(CLI::App& app, Registry& reg) {
+  auto sp = std::make_shared<SplitArgs>();
+  auto* split = app.add_subcommand("split", "Split a labelled folder into train/test folders (symlinks), the held-out split analyze scores");
+  split->add_option("INPUT", sp->input, "Face folder (DIR/<person>/<image>)")->required();
+  split->add_option("--train", sp->train, "Folder for the training part")->required();
+  split->add_option("--test", sp->test, "Folder for the test part")->required();
+  split->add_option("--test-per", sp->test_per, "Test faces per person")->capture_default_str();
+  split->add_option("--seed", sp->seed, "Seed (as analyze --seed)")->capture_default_str();
+  reg.emplace_back(split, [sp] { return run_split(*sp); });
+
+  auto f = std::make_shared<FitArgs>();
+  auto* fit = app.add_subcommand("fit", "Fit a model (PCA + UMAP + SVM + open-set threshold) on labelled faces");
+  fit->add_option("INPUT", f->input, "Face folder (DIR/<person>/<image>) or store file")->required();
+  fit->add_option("-o,--output", f->output, "Model file to write (atomically)")->required();
+  f->flags.add_to(*fit);
+  fit->add_option("--classify-space", f->space, "Where the SVM classifies: pca, umap2, umapN, or auto (best on a held-out split)")
+      ->check(CLI::IsMember({"auto", "pca", "umap2", "umapN"}))->capture_default_str();
+  fit->add_option("--pca", f->opt.pca_components, "PCA components")->check(CLI::Range(2, 4096))->capture_default_str();
+  fit->add_flag("--whiten", f->opt.whiten, "Whiten the PCA space (eigenfaces with unit variance)");
+  fit->add_option("--umapn", f->opt.umapn_components, "UMAP components for --classify-space umapN")->capture_default_str();
+  fit->add_option("--neighbors", f->opt.umap.n_neighbors, "UMAP neighbours")->capture_default_str();
+  fit->add_option("--min-dist", f->opt.umap.min_dist, "UMAP min_dist")->capture_default_str();
+  fit->add_option("--knn", f->opt.knn_k, "Neighbours reported per face")->capture_default_str();
+  fit->add_option("--open-set-percentile", f->opt.open_set_percentile,
+                  "Percentile of within-person nearest distances that calibrates 'unknown'")->capture_default_str();
+  fit->add_option("--min-faces", f->opt.min_faces, "Unknown faces needed to propose a new identity")->capture_default_str();
+  fit->add_option("--holdout", f->holdout, "Held-out faces per person for choosing the space (0 = 20 %)");
+  fit->add_option("--seed", f->opt.seed, "Seed")->capture_default_str();
+  reg.emplace_back(fit, [f] { return run_fit(*f); });
+
+}
+
+}  // namespace lumaflow::cli
