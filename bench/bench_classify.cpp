@@ -7,10 +7,10 @@
 #include <map>
 #include <random>
 
+#include <opencv2/imgproc.hpp>
 #include "flow/ingest.hpp"
 #include "nodes/model/model.hpp"
 #include "nodes/synth/synth.hpp"
-#include <opencv2/imgproc.hpp>
 
 using namespace lumaflow;
 namespace fs = std::filesystem;
@@ -81,5 +81,10 @@ void classify_one(benchmark::State& state) {
 
 // (n, faces per person): orl is 400 faces of 40 people; the synthetic sets vary the number of
 // people, which drives the one-vs-one SVM's cost (people² / 2 pairwise decisions).
-BENCHMARK(classify_one)->Args({400, 10})->Args({5000, 50})->Args({20000, 200})->Args({20000, 20})->Unit(benchmark::kMicrosecond);
+BENCHMARK(classify_one)
+    ->Args({400, 10})
+    ->Args({5000, 50})
+    ->Args({20000, 200})
+    ->Args({20000, 20})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

@@ -32,8 +32,7 @@ std::string data_dir() {
 }
 
 std::vector<cv::Mat> load_crops() {
-  static const char* names[] = {"amy", "bernadette", "howard", "leonard",
-                                "penny", "raj", "sheldon", "stuart"};
+  static const char* names[] = {"amy", "bernadette", "howard", "leonard", "penny", "raj", "sheldon", "stuart"};
   std::vector<cv::Mat> out;
   for (const char* n : names)
     for (int i = 1; i <= 5; ++i) {
@@ -188,8 +187,13 @@ const bool warm = [] {
 
 }  // namespace
 
-BENCHMARK(BM_Detect)->Apply(detect_args)->ArgNames({"kind", "max_side"})->Unit(benchmark::kMillisecond)
-    ->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_Detect)
+    ->Apply(detect_args)
+    ->ArgNames({"kind", "max_side"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(2);
 BENCHMARK(BM_Align)->Unit(benchmark::kMicrosecond)->UseRealTime()->Threads(1)->Threads(2);
 
 BENCHMARK_MAIN();

@@ -37,7 +37,8 @@ fs::path frames_dir(int w, int h, int count) {
 
 fs::path orl_dir() {
   const char* env = std::getenv("LUMAFLOW_DATA");
-  for (fs::path p : {env ? fs::path(env) / "orl" : fs::path(), fs::path("../shared/data/orl"), fs::path("../../shared/data/orl")})
+  for (fs::path p :
+       {env ? fs::path(env) / "orl" : fs::path(), fs::path("../shared/data/orl"), fs::path("../../shared/data/orl")})
     if (!p.empty() && fs::is_directory(p)) return p;
   return {};
 }
@@ -59,7 +60,8 @@ void graph(benchmark::State& state) {
   size_t n = 0;
   for (auto _ : state) run_ingest(scan.entries, o, nullptr, [&](FrameResult&& r) { n += r.ok(); });
   state.SetItemsProcessed(static_cast<int64_t>(n));
-  state.SetLabel(std::string(set_name(static_cast<int>(state.range(0)))) + " graph, " + std::to_string(o.threads) + " threads");
+  state.SetLabel(std::string(set_name(static_cast<int>(state.range(0)))) + " graph, " + std::to_string(o.threads) +
+                 " threads");
 }
 
 void loop(benchmark::State& state) {

@@ -79,12 +79,17 @@ void BM_PredictBatch(benchmark::State& state) {
     correct = 0;
     for (size_t i = 0; i < p.size(); ++i) correct += p[i].label == d.y[i];
   }
-  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(d.x.rows()) * static_cast<double>(state.iterations()),
-                                                     benchmark::Counter::kIsRate);
+  state.counters["rows_per_s"] = benchmark::Counter(
+      static_cast<double>(d.x.rows()) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["train_acc"] = correct / static_cast<double>(d.x.rows());
 }
 // Real time: with threads = 2 the main thread's CPU time would miss the worker.
-BENCHMARK(BM_PredictBatch)->Args({16384, 1})->Args({16384, 2})->Args({2, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PredictBatch)
+    ->Args({16384, 1})
+    ->Args({16384, 2})
+    ->Args({2, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_PredictOne(benchmark::State& state) {
   const Data& d = data_for(state.range(0));

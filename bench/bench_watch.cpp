@@ -54,7 +54,8 @@ std::vector<uint8_t> face_bytes(int person, int image, const char* ext) {
 }
 
 void write_file(const fs::path& p, const std::vector<uint8_t>& b) {
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(p, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 fs::path fit_bench_model(const fs::path& dir, int size) {
@@ -101,7 +102,8 @@ void BM_WatchLatency(benchmark::State& state) {
   const fs::path model = fit_bench_model(root, size);
   // Pre-encoded files in a staging folder on the same file system: the rename is the arrival.
   for (int i = 0; i < files; ++i)
-    write_file(staging / (numbered("f", i, (i % 2 ? ".jpg" : ".png"))), face_bytes(i % 10, 100 + i, i % 2 ? ".jpg" : ".png"));
+    write_file(staging / (numbered("f", i, (i % 2 ? ".jpg" : ".png"))),
+               face_bytes(i % 10, 100 + i, i % 2 ? ".jpg" : ".png"));
 
   for (auto _ : state) {
     int out[2], err[2];
@@ -174,7 +176,9 @@ void BM_WatchLatency(benchmark::State& state) {
     std::vector<double> ms;
     for (int i = 0; i < files; ++i)
       if (got[static_cast<size_t>(i)] != Clock::time_point{})
-        ms.push_back(std::chrono::duration<double, std::milli>(got[static_cast<size_t>(i)] - sent[static_cast<size_t>(i)]).count());
+        ms.push_back(
+            std::chrono::duration<double, std::milli>(got[static_cast<size_t>(i)] - sent[static_cast<size_t>(i)])
+                .count());
     if (ms.empty()) {
       state.SkipWithError("no answers");
       return;
@@ -193,10 +197,11 @@ void BM_WatchLatency(benchmark::State& state) {
     state.counters["max_ms"] = *std::max_element(ms.begin(), ms.end());
     state.counters["load1"] = load[0];
     state.counters["exit"] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::printf("watch latency: %zu/%d files at %d/s, N=%d, threads %s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; "
-                "load average %.2f %.2f %.2f\n",
-                ms.size(), files, rate, size, threads.c_str(), percentile(ms, 0.5), percentile(ms, 0.9), percentile(ms, 0.99),
-                *std::max_element(ms.begin(), ms.end()), load[0], load[1], load[2]);
+    std::printf(
+        "watch latency: %zu/%d files at %d/s, N=%d, threads %s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; "
+        "load average %.2f %.2f %.2f\n",
+        ms.size(), files, rate, size, threads.c_str(), percentile(ms, 0.5), percentile(ms, 0.9), percentile(ms, 0.99),
+        *std::max_element(ms.begin(), ms.end()), load[0], load[1], load[2]);
   }
   std::error_code ec;
   fs::remove_all(root, ec);

@@ -2,25 +2,25 @@
 
 #include <sys/resource.h>
 
-#include <chrono>
-#include <fstream>
-#include <cmath>
-#include <iomanip>
-#include <mutex>
-#include <optional>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <mutex>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
-#include "nodes/model/answer.hpp"
-#include "nodes/chart/chart.hpp"
-#include "nodes/measure/heldout.hpp"
 #include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/metrics.hpp"
-#include "nodes/core/parallel.hpp"
 #include "nodes/analysis/pca.hpp"
+#include "nodes/chart/chart.hpp"
+#include "nodes/core/parallel.hpp"
+#include "nodes/measure/heldout.hpp"
+#include "nodes/model/answer.hpp"
 
 namespace lumaflow {
 namespace {
@@ -49,7 +49,7 @@ std::string fmt(double v, int digits = 3) {
 // Everything the stages produce; each stage writes only its own members.
 struct State {
   const EmbeddingStore* store = nullptr;
-  Labels labels;                // folder labels (-1 = unlabelled)
+  Labels labels;                  // folder labels (-1 = unlabelled)
   std::vector<int> labelled_idx;  // indices of the labelled faces
   std::vector<std::string> names;
   bool labelled = false;        // at least 2 people with faces
@@ -107,7 +107,8 @@ class Stages {
     timed("space", [&] {
       if (st_.raw.rows() > opt_.raw_max) {
         PcaOptions po;
-        po.components = static_cast<int>(std::min<Eigen::Index>({opt_.pca_components, st_.raw.rows() - 1, st_.raw.cols()}));
+        po.components =
+            static_cast<int>(std::min<Eigen::Index>({opt_.pca_components, st_.raw.rows() - 1, st_.raw.cols()}));
         po.seed = opt_.seed;
         po.threads = opt_.threads;
         st_.pca = fit_pca(st_.raw, po);
@@ -191,7 +192,8 @@ class Stages {
       std::vector<double> xs;
       std::vector<Series> left, right;
       for (int mp : mins) {
-        Series ari{"ARI (minPts " + std::to_string(mp) + ")", {}}, cnt{"clusters (minPts " + std::to_string(mp) + ")", {}};
+        Series ari{"ARI (minPts " + std::to_string(mp) + ")", {}},
+            cnt{"clusters (minPts " + std::to_string(mp) + ")", {}};
         for (int s = 1; s <= opt_.sweep_steps; ++s) {
           const float eps = top * static_cast<float>(s) / static_cast<float>(opt_.sweep_steps);
           const Labels c = rn.dbscan(eps, mp);
@@ -211,9 +213,11 @@ class Stages {
       st_.dbscan["best"] = best;
       dbscan_labels_.emplace_back("best", std::move(best_labels));
       if (opt_.run_charts) {
-        ChartOptions c = chart_options("DBSCAN: agreement with the folders (ARI) and cluster count vs eps", "eps", "ARI");
+        ChartOptions c =
+            chart_options("DBSCAN: agreement with the folders (ARI) and cluster count vs eps", "eps", "ARI");
         c.vlines = {{suggested, "suggested " + fmt(suggested, 3)}};
-        if (opt_.dbscan.eps <= top) c.vlines.insert(c.vlines.begin(), {opt_.dbscan.eps, "prototype eps " + fmt(opt_.dbscan.eps, 2)});
+        if (opt_.dbscan.eps <= top)
+          c.vlines.insert(c.vlines.begin(), {opt_.dbscan.eps, "prototype eps " + fmt(opt_.dbscan.eps, 2)});
         chart("dbscan_eps_sweep.png", line_chart(xs, left, right, c, "clusters"));
       }
     });
@@ -259,11 +263,13 @@ class Stages {
     const std::string tag = dims_tag();
     timed("chart_umap", [&] {
       chart("umap_" + tag + ".png",
-            scatter_chart(st_.umap, st_.labels, st_.names, chart_options("UMAP of " + tag + "-d luminance vectors", "UMAP 1", "UMAP 2")));
+            scatter_chart(st_.umap, st_.labels, st_.names,
+                          chart_options("UMAP of " + tag + "-d luminance vectors", "UMAP 1", "UMAP 2")));
     });
     timed("chart_umap_kde", [&] {
       chart("umap_" + tag + "_kde.png",
-            kde_chart(st_.umap, st_.labels, st_.names, chart_options("UMAP with per-person KDE contours", "UMAP 1", "UMAP 2")));
+            kde_chart(st_.umap, st_.labels, st_.names,
+                      chart_options("UMAP with per-person KDE contours", "UMAP 1", "UMAP 2")));
     });
   }
 
@@ -273,7 +279,8 @@ class Stages {
     const RowMatrixF xy = take_rows(st_.umap, idx);
     const Labels y = take(st_.labels, idx);
     timed("svm_kfold_umap", [&] {
-      st_.classify_j["svm_kfold_umap2"] = round4(kfold_svm_accuracy(xy, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
+      st_.classify_j["svm_kfold_umap2"] =
+          round4(kfold_svm_accuracy(xy, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
     });
     if (!opt_.run_charts) return;
     timed("chart_svm_regions", [&] {
@@ -294,7 +301,8 @@ class Stages {
     if (!opt_.run_charts || !opt_.run_atlas) return;
     timed("chart_atlas", [&] {
       const size_t n = st_.store->size();
-      const size_t step = std::max<size_t>(1, (n + static_cast<size_t>(opt_.atlas_max) - 1) / static_cast<size_t>(opt_.atlas_max));
+      const size_t step =
+          std::max<size_t>(1, (n + static_cast<size_t>(opt_.atlas_max) - 1) / static_cast<size_t>(opt_.atlas_max));
       std::vector<int> idx;
       std::vector<cv::Mat> thumbs;
       const int side = st_.store->image_size();
@@ -336,10 +344,12 @@ class Stages {
     // gamma "scale" depends on the coordinates, not only on distances: SVM sees the raw rows
     // (kfold_svm_accuracy rotates them itself, computing gamma from the raw training fold).
     const RowMatrixF svm_raw = st_.raw.rows() > opt_.raw_max ? x : take_rows(st_.raw, idx);
-    timed("loo_1nn", [&] { st_.classify_j["loo_1nn_" + st_.space_name] = round4(loo_1nn_accuracy(x, y, opt_.threads)); });
+    timed("loo_1nn",
+          [&] { st_.classify_j["loo_1nn_" + st_.space_name] = round4(loo_1nn_accuracy(x, y, opt_.threads)); });
     if (opt_.run_svm)
       timed("svm_kfold_raw", [&] {
-        st_.classify_j["svm_kfold_" + st_.space_name] = round4(kfold_svm_accuracy(x, svm_raw, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
+        st_.classify_j["svm_kfold_" + st_.space_name] =
+            round4(kfold_svm_accuracy(x, svm_raw, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
       });
     st_.classify_j["folds"] = opt_.folds;
   }
@@ -371,7 +381,8 @@ class Stages {
       j["test"] = h.test;
       j["test_per_person"] = test_per;
       auto sp = [](const SpaceScore& s) {
-        return Json{{"accuracy", round4(s.accuracy)}, {"closed_set_accuracy", round4(s.closed_accuracy)},
+        return Json{{"accuracy", round4(s.accuracy)},
+                    {"closed_set_accuracy", round4(s.closed_accuracy)},
                     {"unknown_rate", round4(s.unknown_rate)}};
       };
       j["umap2_svm"] = sp(h.umap2);
@@ -394,7 +405,7 @@ class Stages {
   std::mutex mutex_;
   std::map<std::string, double> seconds_;
   int trust_k_ = 10;
-  RowMatrixF dbscan_x_;       // DBSCAN's rows past raw_max
+  RowMatrixF dbscan_x_;  // DBSCAN's rows past raw_max
   std::string dbscan_space_;
   std::vector<std::pair<std::string, Labels>> dbscan_labels_;  // prototype, suggested, best
 };
@@ -412,9 +423,11 @@ double peak_rss_mb() {
 
 }  // namespace
 
-AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& opt, const std::filesystem::path& out_dir) {
+AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& opt,
+                            const std::filesystem::path& out_dir) {
   namespace flow = oneapi::tbb::flow;
-  if (store.size() < 4) throw std::invalid_argument("analyze: need at least 4 faces, got " + std::to_string(store.size()));
+  if (store.size() < 4)
+    throw std::invalid_argument("analyze: need at least 4 faces, got " + std::to_string(store.size()));
   std::filesystem::create_directories(out_dir);
   const auto t0 = Clock::now();
   State st;
@@ -459,13 +472,22 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
   AnalysisResult res;
   res.dbscan_labels_csv = stages.dbscan_labels_csv();
   Json& r = res.report;
-  r["vectors"] = {{"count", store.size()}, {"dims", store.dims()}, {"image_size", store.image_size()},
-                  {"people", people.size()}, {"analysis_space", st.space_name}};
-  r["parameters"] = {{"dbscan_eps", opt.dbscan.eps}, {"dbscan_min_pts", opt.dbscan.min_pts},
-                     {"dbscan_normalize", opt.dbscan.normalize}, {"perplexity", opt.tsne.perplexity},
-                     {"umap_n_neighbors", opt.umap.n_neighbors}, {"umap_min_dist", opt.umap.min_dist},
-                     {"svm_C", opt.svm.C}, {"svm_gamma", opt.svm.gamma < 0 ? Json("scale") : Json(opt.svm.gamma)},
-                     {"folds", opt.folds}, {"trust_k", opt.trust_k}, {"seed", opt.seed}};
+  r["vectors"] = {{"count", store.size()},
+                  {"dims", store.dims()},
+                  {"image_size", store.image_size()},
+                  {"people", people.size()},
+                  {"analysis_space", st.space_name}};
+  r["parameters"] = {{"dbscan_eps", opt.dbscan.eps},
+                     {"dbscan_min_pts", opt.dbscan.min_pts},
+                     {"dbscan_normalize", opt.dbscan.normalize},
+                     {"perplexity", opt.tsne.perplexity},
+                     {"umap_n_neighbors", opt.umap.n_neighbors},
+                     {"umap_min_dist", opt.umap.min_dist},
+                     {"svm_C", opt.svm.C},
+                     {"svm_gamma", opt.svm.gamma < 0 ? Json("scale") : Json(opt.svm.gamma)},
+                     {"folds", opt.folds},
+                     {"trust_k", opt.trust_k},
+                     {"seed", opt.seed}};
   if (!st.dbscan.is_null()) r["dbscan"] = st.dbscan;
   if (!st.umap_j.is_null()) r["umap"] = st.umap_j;
   if (!st.tsne_j.is_null()) r["tsne"] = st.tsne_j;
@@ -480,14 +502,15 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
   if (r.contains("dbscan")) {
     const Json& p = r["dbscan"]["prototype"];
     s << "DBSCAN clusters: " << p["clusters"].get<int>() << " (eps " << fmt(opt.dbscan.eps, 2) << ", minPts "
-      << opt.dbscan.min_pts << (opt.dbscan.normalize ? ", L2-normalised" : "") << "; ARI " << fmt(p["ari"].get<double>())
-      << ", noise " << fmt(100 * p["noise_fraction"].get<double>(), 1) << "%)\n";
+      << opt.dbscan.min_pts << (opt.dbscan.normalize ? ", L2-normalised" : "") << "; ARI "
+      << fmt(p["ari"].get<double>()) << ", noise " << fmt(100 * p["noise_fraction"].get<double>(), 1) << "%)\n";
     if (r["dbscan"].contains("suggested")) {
       const Json& q = r["dbscan"]["suggested"];
       const Json& b = r["dbscan"]["best"];
-      s << "  at the suggested eps " << fmt(q["eps"].get<double>()) << ": " << q["clusters"].get<int>() << " clusters, ARI "
-        << fmt(q["ari"].get<double>()) << "; best of the sweep: ARI " << fmt(b["ari"].get<double>()) << " at eps "
-        << fmt(b["eps"].get<double>()) << ", minPts " << b["min_pts"].get<int>() << "\n";
+      s << "  at the suggested eps " << fmt(q["eps"].get<double>()) << ": " << q["clusters"].get<int>()
+        << " clusters, ARI " << fmt(q["ari"].get<double>()) << "; best of the sweep: ARI "
+        << fmt(b["ari"].get<double>()) << " at eps " << fmt(b["eps"].get<double>()) << ", minPts "
+        << b["min_pts"].get<int>() << "\n";
     }
   } else {
     s << "DBSCAN clusters: (skipped)\n";
@@ -506,9 +529,9 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
   }
   if (r.contains("heldout")) {
     const Json& h = r["heldout"];
-    s << "held-out (" << h["test_per_person"].get<int>() << " per person): pca+SVM " << fmt(h["pca_svm"]["accuracy"].get<double>())
-      << ", umap2+SVM " << fmt(h["umap2_svm"]["accuracy"].get<double>()) << ", umapN+SVM "
-      << fmt(h["umapN_svm"]["accuracy"].get<double>());
+    s << "held-out (" << h["test_per_person"].get<int>() << " per person): pca+SVM "
+      << fmt(h["pca_svm"]["accuracy"].get<double>()) << ", umap2+SVM " << fmt(h["umap2_svm"]["accuracy"].get<double>())
+      << ", umapN+SVM " << fmt(h["umapN_svm"]["accuracy"].get<double>());
     if (h.contains("raw_1nn")) s << ", 1-NN raw " << fmt(h["raw_1nn"].get<double>());
     s << ", 1-NN pca " << fmt(h["pca_1nn"].get<double>()) << "\n";
   }

@@ -20,42 +20,43 @@
 #include <string>
 
 #include "nodes/analysis/dbscan.hpp"
-#include "nodes/model/model.hpp"
-#include "nodes/store/store.hpp"
 #include "nodes/analysis/svm.hpp"
 #include "nodes/analysis/tsne.hpp"
 #include "nodes/analysis/umap.hpp"
+#include "nodes/model/model.hpp"
+#include "nodes/store/store.hpp"
 
 namespace lumaflow {
 
 struct AnalysisOptions {
-  DbscanOptions dbscan;              // eps 0.5, minPts 5, L2-normalised: the prototype's
-  int sweep_steps = 40;              // eps values in the sweep (per minPts)
+  DbscanOptions dbscan;                        // eps 0.5, minPts 5, L2-normalised: the prototype's
+  int sweep_steps = 40;                        // eps values in the sweep (per minPts)
   int64_t sweep_max_pairs = int64_t{1} << 23;  // neighbour pairs the sweep may keep (16 B each)
-  UmapOptions umap;                  // 15 neighbours, min_dist 0.1
-  TsneOptions tsne;                  // perplexity 30
-  SvmOptions svm;                    // C 1, gamma "scale"
-  ModelOptions model;                // held-out protocol (PCA, UMAP N-D, open set)
-  int folds = 5;                     // stratified k-fold SVM
-  int holdout_per_class = 0;         // test faces per person; 0: 20 % of the smallest class (≥ 1)
+  UmapOptions umap;                            // 15 neighbours, min_dist 0.1
+  TsneOptions tsne;                            // perplexity 30
+  SvmOptions svm;                              // C 1, gamma "scale"
+  ModelOptions model;                          // held-out protocol (PCA, UMAP N-D, open set)
+  int folds = 5;                               // stratified k-fold SVM
+  int holdout_per_class = 0;                   // test faces per person; 0: 20 % of the smallest class (≥ 1)
   int trust_k = 10;
-  int raw_max = 5000;                // above this many faces, analyse a PCA reduction
-  int pca_components = 100;          // that reduction's size
-  int atlas_max = 3000;              // faces drawn in the atlas (evenly sampled)
+  int raw_max = 5000;        // above this many faces, analyse a PCA reduction
+  int pca_components = 100;  // that reduction's size
+  int atlas_max = 3000;      // faces drawn in the atlas (evenly sampled)
   uint64_t seed = 42;
   int threads = 0;
-  bool run_dbscan = true, run_sweep = true, run_umap = true, run_tsne = true, run_svm = true,
-       run_heldout = true, run_charts = true, run_atlas = true;
+  bool run_dbscan = true, run_sweep = true, run_umap = true, run_tsne = true, run_svm = true, run_heldout = true,
+       run_charts = true, run_atlas = true;
 };
 
 struct AnalysisResult {
-  nlohmann::ordered_json report;     // everything, as written to report.json
-  std::string summary;               // a few lines for stdout; starts with the DBSCAN cluster count
-  std::string dbscan_labels_csv;     // index,path,folder,prototype,suggested,best ("" without DBSCAN)
+  nlohmann::ordered_json report;  // everything, as written to report.json
+  std::string summary;            // a few lines for stdout; starts with the DBSCAN cluster count
+  std::string dbscan_labels_csv;  // index,path,folder,prototype,suggested,best ("" without DBSCAN)
 };
 
 // Runs the analysis of `store` and writes charts into out_dir (created). report.json and
 // dbscan_labels.csv are written by the caller (it adds the ingest part to the report).
-AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& opt, const std::filesystem::path& out_dir);
+AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& opt,
+                            const std::filesystem::path& out_dir);
 
 }  // namespace lumaflow

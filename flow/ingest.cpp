@@ -1,11 +1,11 @@
 #include "flow/ingest.hpp"
 
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
 #include <atomic>
 #include <chrono>
 #include <exception>
 #include <memory>
-#include <oneapi/tbb/flow_graph.h>
-#include <oneapi/tbb/task_arena.h>
 
 #include "nodes/core/parallel.hpp"
 
@@ -133,7 +133,8 @@ EmbeddingStore ingest_to_memory(const std::filesystem::path& root, const IngestO
                                 IngestSummary* summary, const Progress& progress) {
   EmbeddingStore store;
   IngestSummary sum = ingest_with(
-      root, opt, tools, progress, [&](const ScanResult& scan) { store = EmbeddingStore(make_header(opt, scan.labels)); },
+      root, opt, tools, progress,
+      [&](const ScanResult& scan) { store = EmbeddingStore(make_header(opt, scan.labels)); },
       [&](RecordInfo&& info, const std::vector<uint8_t>& px) { store.add(std::move(info), px.data(), px.size()); });
   if (summary) *summary = std::move(sum);
   return store;

@@ -18,8 +18,8 @@ namespace lumaflow {
 
 struct IngestOptions {
   EmbedOptions embed;
-  int threads = 0;            // <= 0: all cores
-  int max_in_flight = 0;      // <= 0: 4 per thread
+  int threads = 0;        // <= 0: all cores
+  int max_in_flight = 0;  // <= 0: 4 per thread
 };
 
 // Calls sink(result) serially, in entry order, once per entry. An exception thrown by the sink
@@ -29,11 +29,11 @@ void run_ingest(const std::vector<ScanEntry>& entries, const IngestOptions& opt,
 
 // What an ingest run did, for the CLI summary and report.json.
 struct IngestSummary {
-  size_t frames = 0;              // files scanned
-  size_t embedded_frames = 0;     // frames that produced at least one face
-  size_t faces = 0;               // records written
-  size_t no_face_frames = 0;      // decoded fine but no face found (detect/align modes)
-  std::vector<Problem> skipped;   // scan problems and failed frames, with reasons
+  size_t frames = 0;             // files scanned
+  size_t embedded_frames = 0;    // frames that produced at least one face
+  size_t faces = 0;              // records written
+  size_t no_face_frames = 0;     // decoded fine but no face found (detect/align modes)
+  std::vector<Problem> skipped;  // scan problems and failed frames, with reasons
   std::vector<std::string> labels;
   double seconds = 0;
 };

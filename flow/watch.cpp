@@ -1,22 +1,22 @@
 #include "flow/watch.hpp"
 
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <oneapi/tbb/flow_graph.h>
-#include <oneapi/tbb/task_arena.h>
 #include <opencv2/imgcodecs.hpp>
 #include <optional>
 #include <semaphore>
 #include <thread>
 
+#include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
 #include "nodes/model/annotate.hpp"
 #include "nodes/model/answer.hpp"
-#include "nodes/core/parallel.hpp"
 #include "nodes/store/store.hpp"
 
 namespace lumaflow {
@@ -26,8 +26,8 @@ using Clock = std::chrono::steady_clock;
 
 struct FaceAnswer {
   Classification result;
-  std::vector<float> reduced;   // reduced-space vector, for unknown faces only
-  std::string shown;            // the name drawn on an annotated frame
+  std::vector<float> reduced;  // reduced-space vector, for unknown faces only
+  std::string shown;           // the name drawn on an annotated frame
 };
 
 // One watched file in flight.
@@ -103,8 +103,8 @@ EmbedOptions embed_options_for(const FittedModel& model) {
   return e;
 }
 
-WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const WatchOptions& opt, const FaceTools* tools,
-                       UnknownTracker* tracker, const LineSink& emit, const WarnSink& warn) {
+WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const WatchOptions& opt,
+                       const FaceTools* tools, UnknownTracker* tracker, const LineSink& emit, const WarnSink& warn) {
   namespace flow = oneapi::tbb::flow;
   using Msg = std::shared_ptr<WatchWork>;
   const EmbedOptions embed = embed_options_for(model);
@@ -121,7 +121,8 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     h.labels = model.labels;
     h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + " watch";
     store = std::make_unique<StoreAppender>(opt.store, h);
-    if (store->damage() && warn) warn(opt.store.string() + ": damaged tail cut off before appending: " + *store->damage());
+    if (store->damage() && warn)
+      warn(opt.store.string() + ": damaged tail cut off before appending: " + *store->damage());
   }
 
   WatchSummary sum;
@@ -223,7 +224,8 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
           a.box = f.box;
           a.result = fa.result;
           a.ms = ms;
-          const bool known = fa.result.known && fa.result.label >= 0 && static_cast<size_t>(fa.result.label) < model.labels.size();
+          const bool known =
+              fa.result.known && fa.result.label >= 0 && static_cast<size_t>(fa.result.label) < model.labels.size();
           if (known) {
             ++sum.known;
             fa.shown = model.labels[static_cast<size_t>(fa.result.label)];

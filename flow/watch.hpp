@@ -34,31 +34,31 @@
 #include <string>
 
 #include "nodes/image/embed.hpp"
+#include "nodes/image/watcher.hpp"
 #include "nodes/model/model.hpp"
 #include "nodes/model/openset.hpp"
-#include "nodes/image/watcher.hpp"
 
 namespace lumaflow {
 
 enum class AnswerFormat { json, csv };
 
 struct WatchOptions {
-  int threads = 0;                                   // <= 0: all cores
-  int max_in_flight = 0;                             // <= 0: 4 per thread
-  std::filesystem::path store;                       // empty: no store
-  std::filesystem::path annotate;                    // empty: no annotated frames (folder)
+  int threads = 0;                 // <= 0: all cores
+  int max_in_flight = 0;           // <= 0: 4 per thread
+  std::filesystem::path store;     // empty: no store
+  std::filesystem::path annotate;  // empty: no annotated frames (folder)
   AnswerFormat format = AnswerFormat::json;
-  size_t flush_records = 16;                         // fsync the store after this many records ...
-  std::chrono::milliseconds flush_interval{200};     // ... or this long after the first unflushed one
+  size_t flush_records = 16;                      // fsync the store after this many records ...
+  std::chrono::milliseconds flush_interval{200};  // ... or this long after the first unflushed one
 };
 
 struct WatchSummary {
-  size_t files = 0;       // events handled (files and watch errors)
-  size_t errors = 0;      // error lines
-  size_t faces = 0;       // answer lines
+  size_t files = 0;                             // events handled (files and watch errors)
+  size_t errors = 0;                            // error lines
+  size_t faces = 0;                             // answer lines
   size_t known = 0, unknown = 0, proposed = 0;  // proposed: unknown faces that joined a new identity
-  size_t stored = 0;      // records appended to the store
-  size_t no_face = 0;     // frames without a face
+  size_t stored = 0;                            // records appended to the store
+  size_t no_face = 0;                           // frames without a face
 };
 
 // One answer line without its newline; must write and flush it (throw to stop the watch).
@@ -73,7 +73,8 @@ EmbedOptions embed_options_for(const FittedModel& model);
 // Runs until the watcher stops. `tools` is needed when the model's face mode is detect/align;
 // `tracker` may be null (no open-set identities). Throws StoreError when `opt.store` exists with
 // other preprocessing (before watching), and rethrows a sink failure after draining.
-WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const WatchOptions& opt, const FaceTools* tools,
-                       UnknownTracker* tracker, const LineSink& emit, const WarnSink& warn = {});
+WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const WatchOptions& opt,
+                       const FaceTools* tools, UnknownTracker* tracker, const LineSink& emit,
+                       const WarnSink& warn = {});
 
 }  // namespace lumaflow

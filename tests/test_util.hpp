@@ -35,7 +35,8 @@ class TempDir {
 // $LUMAFLOW_DATA, default ../shared/data next to the source tree. Empty when absent.
 inline std::filesystem::path data_dir() {
   const char* env = std::getenv("LUMAFLOW_DATA");
-  std::filesystem::path p = env && *env ? std::filesystem::path(env) : std::filesystem::path(LUMAFLOW_SOURCE_DIR) / ".." / "shared" / "data";
+  std::filesystem::path p =
+      env && *env ? std::filesystem::path(env) : std::filesystem::path(LUMAFLOW_SOURCE_DIR) / ".." / "shared" / "data";
   std::error_code ec;
   return std::filesystem::is_directory(p, ec) ? p : std::filesystem::path();
 }
@@ -46,14 +47,16 @@ inline std::filesystem::path data_set(const std::string& name) {
   return d / name;
 }
 
-#define LUMAFLOW_REQUIRE_DATA(var, name)                                                              \
-  const auto var = ::lumaflow::test::data_set(name);                                                 \
-  if (var.empty()) GTEST_SKIP() << "real data set '" << name << "' not found (set LUMAFLOW_DATA to the " \
-                                << "folder holding it; default ../shared/data)"
+#define LUMAFLOW_REQUIRE_DATA(var, name)                                                \
+  const auto var = ::lumaflow::test::data_set(name);                                    \
+  if (var.empty())                                                                      \
+  GTEST_SKIP() << "real data set '" << name << "' not found (set LUMAFLOW_DATA to the " \
+               << "folder holding it; default ../shared/data)"
 
 inline void write_bytes(const std::filesystem::path& p, const std::vector<uint8_t>& b) {
   std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(p, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 inline void write_text(const std::filesystem::path& p, const std::string& s) {

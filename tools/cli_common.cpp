@@ -12,15 +12,25 @@
 namespace lumaflow::cli {
 
 void EmbedFlags::add_to(CLI::App& app, bool with_size) {
-  if (with_size) app.add_option("--size", size, "Output side N of the N×N luminance crop")->check(CLI::Range(8, 1024))->capture_default_str();
+  if (with_size)
+    app.add_option("--size", size, "Output side N of the N×N luminance crop")
+        ->check(CLI::Range(8, 1024))
+        ->capture_default_str();
   app.add_option("--aspect", aspect, "Aspect policy: stretch (like the prototype) or crop (centre square)")
-      ->check(CLI::IsMember({"stretch", "crop"}))->capture_default_str();
-  app.add_option("--faces", faces, "Face mode: asis (whole image), detect (crop detected faces), align (landmark-aligned faces)")
-      ->check(CLI::IsMember({"asis", "detect", "align"}))->capture_default_str();
+      ->check(CLI::IsMember({"stretch", "crop"}))
+      ->capture_default_str();
+  app.add_option("--faces", faces,
+                 "Face mode: asis (whole image), detect (crop detected faces), align (landmark-aligned faces)")
+      ->check(CLI::IsMember({"asis", "detect", "align"}))
+      ->capture_default_str();
   app.add_option("--equalize", equalize, "Photometric normalisation of each crop: none, hist or clahe")
-      ->check(CLI::IsMember({"none", "hist", "clahe"}))->capture_default_str();
-  app.add_option("--threads", threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--max-megapixels", max_megapixels, "Refuse images whose header declares more pixels")->capture_default_str();
+      ->check(CLI::IsMember({"none", "hist", "clahe"}))
+      ->capture_default_str();
+  app.add_option("--threads", threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-megapixels", max_megapixels, "Refuse images whose header declares more pixels")
+      ->capture_default_str();
   app.add_flag("--no-reduced-jpeg", no_reduced_jpeg, "Always decode JPEG at full size");
 }
 
@@ -52,8 +62,9 @@ Progress progress_bar(const std::string& what) {
     const double secs = std::chrono::duration<double>(now - *start).count();
     const int width = 30;
     const int filled = total ? static_cast<int>(width * done / total) : width;
-    std::fprintf(stderr, "\r%s [%s%s] %zu/%zu  %.0f/s ", what.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
-                 std::string(static_cast<size_t>(width - filled), '.').c_str(), done, total, secs > 0 ? done / secs : 0.0);
+    std::fprintf(
+        stderr, "\r%s [%s%s] %zu/%zu  %.0f/s ", what.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
+        std::string(static_cast<size_t>(width - filled), '.').c_str(), done, total, secs > 0 ? done / secs : 0.0);
     if (done == total) std::fputc('\n', stderr);
     std::fflush(stderr);
   };

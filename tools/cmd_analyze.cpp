@@ -38,7 +38,8 @@ int run_analyze(AnalyzeArgs a) {
   r.report["input"] = {{"path", a.input}, {"embed_or_load_seconds", embed_seconds}};
   r.report["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_text_file(std::filesystem::path(a.output) / "report.json", r.report.dump(2) + "\n");
-  if (!r.dbscan_labels_csv.empty()) write_text_file(std::filesystem::path(a.output) / "dbscan_labels.csv", r.dbscan_labels_csv);
+  if (!r.dbscan_labels_csv.empty())
+    write_text_file(std::filesystem::path(a.output) / "dbscan_labels.csv", r.dbscan_labels_csv);
   std::cout << r.summary << "report and charts: " << a.output << "/ (report.json";
   if (!r.dbscan_labels_csv.empty()) std::cout << ", dbscan_labels.csv";
   for (const auto& c : r.report["charts"]) std::cout << ", " << c.get<std::string>();
@@ -63,11 +64,16 @@ void register_analyze_command(CLI::App& app, Registry& reg) {
   c->add_option("--neighbors", a->opt.umap.n_neighbors, "UMAP neighbours")->capture_default_str();
   c->add_option("--min-dist", a->opt.umap.min_dist, "UMAP min_dist")->capture_default_str();
   c->add_option("--seed", a->opt.seed, "Seed of every random choice")->capture_default_str();
-  c->add_option("--folds", a->opt.folds, "Stratified k-fold count for SVM accuracy")->check(CLI::Range(2, 100))->capture_default_str();
+  c->add_option("--folds", a->opt.folds, "Stratified k-fold count for SVM accuracy")
+      ->check(CLI::Range(2, 100))
+      ->capture_default_str();
   c->add_option("--holdout", a->opt.holdout_per_class, "Held-out faces per person (0 = 20 % of the smallest class)");
   c->add_option("--pca", a->opt.model.pca_components, "PCA components of the held-out model")->capture_default_str();
-  c->add_option("--raw-max", a->opt.raw_max, "Above this many faces analyse a PCA reduction instead of raw vectors")->capture_default_str();
-  c->add_option("--reduce-to", a->opt.pca_components, "Components of that PCA reduction")->check(CLI::Range(2, 100000))->capture_default_str();
+  c->add_option("--raw-max", a->opt.raw_max, "Above this many faces analyse a PCA reduction instead of raw vectors")
+      ->capture_default_str();
+  c->add_option("--reduce-to", a->opt.pca_components, "Components of that PCA reduction")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
   c->add_option("--sweep-max-pairs", a->opt.sweep_max_pairs,
                 "Neighbour pairs the eps sweep may keep (16 bytes each); past it the sweep's top eps is lowered")
       ->check(CLI::Range(int64_t{1000}, int64_t{1} << 40))

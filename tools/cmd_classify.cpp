@@ -67,8 +67,7 @@ int run_classify(const ClassifyArgs& a) {
         short_names.push_back(e.rel);
         entries.back().rel = (std::filesystem::path(in) / e.rel).string();
         // Images directly in a folder named after a person are that person's.
-        truth.push_back(e.label >= 0 ? s.labels[static_cast<size_t>(e.label)]
-                                     : folder_name(in));
+        truth.push_back(e.label >= 0 ? s.labels[static_cast<size_t>(e.label)] : folder_name(in));
       }
     } else {
       ScanEntry e;
@@ -139,15 +138,18 @@ int run_classify(const ClassifyArgs& a) {
         std::filesystem::create_directories(a.annotate);
         std::string name = short_names[f];
         std::replace(name.begin(), name.end(), '/', '_');
-        cv::imwrite((std::filesystem::path(a.annotate) / (std::filesystem::path(name).stem().string() + ".png")).string(),
-                    annotate_frame(img, marks));
+        cv::imwrite(
+            (std::filesystem::path(a.annotate) / (std::filesystem::path(name).stem().string() + ".png")).string(),
+            annotate_frame(img, marks));
       }
     }
   }
   std::cout.flush();
-  std::fprintf(stderr, "classified %zu faces from %zu files (%d errors, %d unknown) in %.3f s, %.0f faces/s\n", faces.size(),
-               frames.size(), errors, unknown, secs, secs > 0 ? faces.size() / secs : 0.0);
-  if (judged > 0) std::fprintf(stderr, "accuracy against folder names: %.4f (%d of %d)\n", static_cast<double>(right) / judged, right, judged);
+  std::fprintf(stderr, "classified %zu faces from %zu files (%d errors, %d unknown) in %.3f s, %.0f faces/s\n",
+               faces.size(), frames.size(), errors, unknown, secs, secs > 0 ? faces.size() / secs : 0.0);
+  if (judged > 0)
+    std::fprintf(stderr, "accuracy against folder names: %.4f (%d of %d)\n", static_cast<double>(right) / judged, right,
+                 judged);
   return 0;
 }
 
@@ -155,7 +157,8 @@ int run_classify(const ClassifyArgs& a) {
 
 void register_classify_command(CLI::App& app, Registry& reg) {
   auto c = std::make_shared<ClassifyArgs>();
-  auto* cl = app.add_subcommand("classify", "Classify face images with a fitted model: one JSON line (or CSV row) per face");
+  auto* cl =
+      app.add_subcommand("classify", "Classify face images with a fitted model: one JSON line (or CSV row) per face");
   cl->add_option("MODEL", c->model, "Model file (lumaflow fit)")->required();
   cl->add_option("INPUTS", c->inputs, "Image files and/or folders")->required();
   cl->add_option("--format", c->format, "json or csv")->check(CLI::IsMember({"json", "csv"}))->capture_default_str();

@@ -13,8 +13,8 @@
 #include <set>
 #include <sstream>
 
-#include "nodes/core/pixels.hpp"
 #include "nodes/chart/chart.hpp"
+#include "nodes/core/pixels.hpp"
 #include "nodes/measure/heldout.hpp"
 #include "nodes/measure/variants.hpp"
 #include "tools/cli_common.hpp"
@@ -117,8 +117,10 @@ Embedded embed_variant(const std::string& variant, const std::filesystem::path& 
       return b ? static_cast<int64_t>(b->width) * b->height : 0;
     };
     auto it = pick.find(r.path);
-    if (it == pick.end()) pick[r.path] = static_cast<int>(i);
-    else if (area(static_cast<int>(i)) > area(it->second)) it->second = static_cast<int>(i);
+    if (it == pick.end())
+      pick[r.path] = static_cast<int>(i);
+    else if (area(static_cast<int>(i)) > area(it->second))
+      it->second = static_cast<int>(i);
   }
   e.no_landmarks = seen.size() - pick.size();
   std::vector<int> idx;
@@ -163,12 +165,12 @@ std::string summary_text(const std::vector<Row>& rows, const std::vector<RefRow>
         << pts(align->m.loo_1nn - asis_same) << " points).";
     s << " Held-out PCA+SVM: align " << fmt(align->m.heldout_pca_svm) << " vs asis " << fmt(asis->m.heldout_pca_svm)
       << " (" << pts(align->m.heldout_pca_svm - asis->m.heldout_pca_svm) << " points, on " << align->m.heldout_test
-      << " and " << asis->m.heldout_test << " test faces: one face is " << fmt(100.0 / std::max(1, asis->m.heldout_test), 1)
-      << " points).\n";
+      << " and " << asis->m.heldout_test << " test faces: one face is "
+      << fmt(100.0 / std::max(1, asis->m.heldout_test), 1) << " points).\n";
   }
   if (align && aleq)
-    s << "- **Histogram equalisation after alignment:** 1-NN " << fmt(aleq->m.loo_1nn) << " vs " << fmt(align->m.loo_1nn)
-      << " (" << pts(aleq->m.loo_1nn - align->m.loo_1nn) << " points); held-out PCA+SVM "
+    s << "- **Histogram equalisation after alignment:** 1-NN " << fmt(aleq->m.loo_1nn) << " vs "
+      << fmt(align->m.loo_1nn) << " (" << pts(aleq->m.loo_1nn - align->m.loo_1nn) << " points); held-out PCA+SVM "
       << fmt(aleq->m.heldout_pca_svm) << " vs " << fmt(align->m.heldout_pca_svm) << ".\n";
   for (const auto& r : rows) {
     if (!r.whiten) continue;
@@ -184,7 +186,8 @@ std::string summary_text(const std::vector<Row>& rows, const std::vector<RefRow>
   const Row* best_h = nullptr;
   for (const auto& r : rows) {
     const double v = std::max(r.m.heldout_pca_svm, r.m.heldout_umap2_svm);
-    if (std::isfinite(v) && (!best_h || v > std::max(best_h->m.heldout_pca_svm, best_h->m.heldout_umap2_svm))) best_h = &r;
+    if (std::isfinite(v) && (!best_h || v > std::max(best_h->m.heldout_pca_svm, best_h->m.heldout_umap2_svm)))
+      best_h = &r;
   }
   const RefRow* best_ref = nullptr;
   for (const auto& r : refs)
@@ -204,7 +207,8 @@ std::string summary_text(const std::vector<Row>& rows, const std::vector<RefRow>
 int run_evaluate(const EvaluateArgs& a) {
   const auto t0 = Clock::now();
   const std::filesystem::path out(a.output);
-  if (!std::filesystem::is_directory(a.input)) throw std::runtime_error(a.input + ": not a folder (DIR/<person>/<image>)");
+  if (!std::filesystem::is_directory(a.input))
+    throw std::runtime_error(a.input + ": not a folder (DIR/<person>/<image>)");
   std::vector<std::string> variants = split_list(a.variants);
   for (const auto& v : variants)
     if (v != "asis" && v != "align" && v != "align+equalize")
@@ -277,11 +281,18 @@ int run_evaluate(const EvaluateArgs& a) {
   // JSON: every number.
   Json j;
   j["input"] = a.input;
-  j["parameters"] = {{"size", a.size},          {"seed", a.seed},   {"dbscan_min_pts", base.min_pts},
-                     {"folds", base.folds},     {"trust_k", base.trust_k}, {"whiten_components", base.pca_components},
-                     {"heldout", "stratified, 20 % of the smallest class per person (at least 1), from the variant with the most faces"},
-                     {"heldout_test_per_person", base.holdout_per_class},
-                     {"umap_n_neighbors", base.umap.n_neighbors}, {"umap_min_dist", base.umap.min_dist}};
+  j["parameters"] = {
+      {"size", a.size},
+      {"seed", a.seed},
+      {"dbscan_min_pts", base.min_pts},
+      {"folds", base.folds},
+      {"trust_k", base.trust_k},
+      {"whiten_components", base.pca_components},
+      {"heldout",
+       "stratified, 20 % of the smallest class per person (at least 1), from the variant with the most faces"},
+      {"heldout_test_per_person", base.holdout_per_class},
+      {"umap_n_neighbors", base.umap.n_neighbors},
+      {"umap_min_dist", base.umap.min_dist}};
   Json jv = Json::array();
   for (const auto& r : rows) {
     const Embedded& e = *r.data;
@@ -294,14 +305,22 @@ int run_evaluate(const EvaluateArgs& a) {
                   {"dropped_no_landmarks", e.no_landmarks},
                   {"people", r.m.people},
                   {"dims", r.m.dims},
-                  {"dbscan", {{"eps", num(r.m.eps)}, {"min_pts", base.min_pts}, {"normalize", !r.whiten},
-                              {"clusters", r.m.clusters}, {"noise_fraction", num(r.m.noise_fraction)},
-                              {"ari", num(r.m.ari)}, {"nmi", num(r.m.nmi)}}},
+                  {"dbscan",
+                   {{"eps", num(r.m.eps)},
+                    {"min_pts", base.min_pts},
+                    {"normalize", !r.whiten},
+                    {"clusters", r.m.clusters},
+                    {"noise_fraction", num(r.m.noise_fraction)},
+                    {"ari", num(r.m.ari)},
+                    {"nmi", num(r.m.nmi)}}},
                   {"loo_1nn", num(r.m.loo_1nn)},
                   {"svm_kfold", num(r.m.svm_kfold)},
                   {"svm_kfold_umap2", num(r.m.svm_kfold_umap2)},
-                  {"heldout", {{"train", r.m.heldout_train}, {"test", r.m.heldout_test},
-                               {"umap2_svm", num(r.m.heldout_umap2_svm)}, {"pca_svm", num(r.m.heldout_pca_svm)}}},
+                  {"heldout",
+                   {{"train", r.m.heldout_train},
+                    {"test", r.m.heldout_test},
+                    {"umap2_svm", num(r.m.heldout_umap2_svm)},
+                    {"pca_svm", num(r.m.heldout_pca_svm)}}},
                   {"trustworthiness", num(r.m.trustworthiness)},
                   {"chart", r.chart},
                   {"embed_seconds", round4(e.seconds)},
@@ -310,8 +329,12 @@ int run_evaluate(const EvaluateArgs& a) {
   j["variants"] = jv;
   Json jr = Json::array();
   for (const auto& r : refs)
-    jr.push_back({{"name", r.name}, {"images", r.images_of}, {"heldout_accuracy", num(r.accuracy)}, {"train", r.train},
-                  {"test", r.test}, {"seconds", round4(r.seconds)}});
+    jr.push_back({{"name", r.name},
+                  {"images", r.images_of},
+                  {"heldout_accuracy", num(r.accuracy)},
+                  {"train", r.train},
+                  {"test", r.test},
+                  {"seconds", round4(r.seconds)}});
   j["references"] = jr;
   // Alignment drops faces, so the asis/align gap is also given on the faces both variants have.
   double asis_same = std::numeric_limits<double>::quiet_NaN();
@@ -338,11 +361,14 @@ int run_evaluate(const EvaluateArgs& a) {
   md << "# Embedding variants: " << a.input << "\n\n"
      << a.size << "×" << a.size << " luminance vectors; seed " << a.seed << ". DBSCAN minPts " << base.min_pts
      << " at the knee of the k-distance curve (L2-normalised for raw variants, Euclidean for whitened); "
-     << "LOO = leave-one-out; SVM = RBF SVM, " << base.folds << "-fold stratified; held-out = stratified split, 20 % of "
+     << "LOO = leave-one-out; SVM = RBF SVM, " << base.folds
+     << "-fold stratified; held-out = stratified split, 20 % of "
      << "the smallest class (of the variant with the most faces) = " << base.holdout_per_class
      << " test face(s) per person, unknown counts as error; trust = trustworthiness(" << base.trust_k
-     << ") of the 2-D UMAP; whitened = PCA(k = min(" << base.pca_components << ", n−1)) whitened, fitted on the variant's faces.\n\n";
-  md << "| variant | faces kept | DBSCAN clusters (eps) | ARI | NMI | LOO 1-NN | SVM k-fold | SVM k-fold UMAP-2D | held-out UMAP+SVM | "
+     << ") of the 2-D UMAP; whitened = PCA(k = min(" << base.pca_components
+     << ", n−1)) whitened, fitted on the variant's faces.\n\n";
+  md << "| variant | faces kept | DBSCAN clusters (eps) | ARI | NMI | LOO 1-NN | SVM k-fold | SVM k-fold UMAP-2D | "
+        "held-out UMAP+SVM | "
         "held-out PCA+SVM | held-out recognizer | trust |\n";
   md << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows) {
@@ -355,7 +381,8 @@ int run_evaluate(const EvaluateArgs& a) {
     const Embedded* e = nullptr;
     for (const auto& d : data)
       if (d.name == r.images_of) e = &d;
-    md << "| " << r.name << " (" << r.images_of << ") | " << (e ? std::to_string(e->x.rows()) + "/" + std::to_string(e->images) : "")
+    md << "| " << r.name << " (" << r.images_of << ") | "
+       << (e ? std::to_string(e->x.rows()) + "/" + std::to_string(e->images) : "")
        << " | – | – | – | – | – | – | – | – | " << fmt(r.accuracy) << " | – |\n";
   }
   md << "\n## What this says\n\n" << says;
@@ -377,10 +404,15 @@ void register_evaluate_command(CLI::App& app, Registry& reg) {
   c->add_option("DIR,--input-dir", a->input, "Labelled face folder (DIR/<person>/<image>)")->required();
   c->add_option("-o,--output", a->output, "Output folder for evaluation.md, evaluation.json and the UMAP charts")
       ->capture_default_str();
-  c->add_option("--size", a->size, "Output side N of the N×N luminance crop")->check(CLI::Range(8, 1024))->capture_default_str();
-  c->add_option("--threads", a->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  c->add_option("--size", a->size, "Output side N of the N×N luminance crop")
+      ->check(CLI::Range(8, 1024))
+      ->capture_default_str();
+  c->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   c->add_option("--seed", a->seed, "Seed of every random choice")->capture_default_str();
-  c->add_option("--variants", a->variants, "Comma-separated subset of asis,align,align+equalize")->capture_default_str();
+  c->add_option("--variants", a->variants, "Comma-separated subset of asis,align,align+equalize")
+      ->capture_default_str();
   c->add_flag("--no-whiten", a->no_whiten, "Skip the PCA-whitened version of each variant");
   reg.emplace_back(c, [a] { return run_evaluate(*a); });
 }

@@ -43,10 +43,11 @@ int run_fit(FitArgs a) {
     const auto t0 = Clock::now();
     const RowMatrixF x = take_rows(store.matrix(), idx);
     const HeldoutScores h = heldout_scores(x, y, stratified_holdout(y, test_per, a.opt.seed), a.opt);
-    std::fprintf(stderr,
-                 "held-out accuracy (%d per person, %d faces): pca %.3f  umap2 %.3f  umapN %.3f  (1-NN raw %.3f)  [%.1f s]\n",
-                 test_per, h.test, h.pca.accuracy, h.umap2.accuracy, h.umapn.accuracy, h.raw_1nn,
-                 std::chrono::duration<double>(Clock::now() - t0).count());
+    std::fprintf(
+        stderr,
+        "held-out accuracy (%d per person, %d faces): pca %.3f  umap2 %.3f  umapN %.3f  (1-NN raw %.3f)  [%.1f s]\n",
+        test_per, h.test, h.pca.accuracy, h.umap2.accuracy, h.umapn.accuracy, h.raw_1nn,
+        std::chrono::duration<double>(Clock::now() - t0).count());
     if (a.space == "auto") space = parse_classify_space(h.best);
     heldout = static_cast<float>(space == ClassifySpace::pca     ? h.pca.accuracy
                                  : space == ClassifySpace::umap2 ? h.umap2.accuracy
@@ -93,7 +94,8 @@ int run_split(const SplitArgs& a) {
   };
   link(split.train, a.train);
   link(split.test, a.test);
-  std::cout << "train " << split.train.size() << " -> " << a.train << ", test " << split.test.size() << " -> " << a.test << "\n";
+  std::cout << "train " << split.train.size() << " -> " << a.train << ", test " << split.test.size() << " -> " << a.test
+            << "\n";
   return 0;
 }
 
@@ -101,7 +103,8 @@ int run_split(const SplitArgs& a) {
 
 void register_fit_commands(CLI::App& app, Registry& reg) {
   auto sp = std::make_shared<SplitArgs>();
-  auto* split = app.add_subcommand("split", "Split a labelled folder into train/test folders (symlinks), the held-out split analyze scores");
+  auto* split = app.add_subcommand(
+      "split", "Split a labelled folder into train/test folders (symlinks), the held-out split analyze scores");
   split->add_option("INPUT", sp->input, "Face folder (DIR/<person>/<image>)")->required();
   split->add_option("--train", sp->train, "Folder for the training part")->required();
   split->add_option("--test", sp->test, "Folder for the test part")->required();
@@ -114,21 +117,25 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
   fit->add_option("INPUT", f->input, "Face folder (DIR/<person>/<image>) or store file")->required();
   fit->add_option("-o,--output", f->output, "Model file to write (atomically)")->required();
   f->flags.add_to(*fit);
-  fit->add_option("--classify-space", f->space, "Where the SVM classifies: pca, umap2, umapN, or auto (best on a held-out split)")
-      ->check(CLI::IsMember({"auto", "pca", "umap2", "umapN"}))->capture_default_str();
+  fit->add_option("--classify-space", f->space,
+                  "Where the SVM classifies: pca, umap2, umapN, or auto (best on a held-out split)")
+      ->check(CLI::IsMember({"auto", "pca", "umap2", "umapN"}))
+      ->capture_default_str();
   fit->add_option("--pca", f->opt.pca_components, "PCA components")->check(CLI::Range(2, 4096))->capture_default_str();
   fit->add_flag("--whiten", f->opt.whiten, "Whiten the PCA space (eigenfaces with unit variance)");
-  fit->add_option("--umapn", f->opt.umapn_components, "UMAP components for --classify-space umapN")->capture_default_str();
+  fit->add_option("--umapn", f->opt.umapn_components, "UMAP components for --classify-space umapN")
+      ->capture_default_str();
   fit->add_option("--neighbors", f->opt.umap.n_neighbors, "UMAP neighbours")->capture_default_str();
   fit->add_option("--min-dist", f->opt.umap.min_dist, "UMAP min_dist")->capture_default_str();
   fit->add_option("--knn", f->opt.knn_k, "Neighbours reported per face")->capture_default_str();
   fit->add_option("--open-set-percentile", f->opt.open_set_percentile,
-                  "Percentile of within-person nearest distances that calibrates 'unknown'")->capture_default_str();
-  fit->add_option("--min-faces", f->opt.min_faces, "Unknown faces needed to propose a new identity")->capture_default_str();
+                  "Percentile of within-person nearest distances that calibrates 'unknown'")
+      ->capture_default_str();
+  fit->add_option("--min-faces", f->opt.min_faces, "Unknown faces needed to propose a new identity")
+      ->capture_default_str();
   fit->add_option("--holdout", f->holdout, "Held-out faces per person for choosing the space (0 = 20 %)");
   fit->add_option("--seed", f->opt.seed, "Seed")->capture_default_str();
   reg.emplace_back(fit, [f] { return run_fit(*f); });
-
 }
 
 }  // namespace lumaflow::cli

@@ -60,18 +60,19 @@ int run_inspect(const InspectArgs& a) {
     if (rep.damage) j["damage"] = *rep.damage;
     auto& per = j["labels"] = nlohmann::json::array();
     for (size_t i = 0; i < h.labels.size(); ++i)
-      per.push_back({{"label", h.labels[i]}, {"count", counts.count(static_cast<int>(i)) ? counts[static_cast<int>(i)] : 0}});
+      per.push_back(
+          {{"label", h.labels[i]}, {"count", counts.count(static_cast<int>(i)) ? counts[static_cast<int>(i)] : 0}});
     j["unlabelled"] = counts.count(-1) ? counts[-1] : 0;
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "store      " << a.store << "\n"
-              << "format     v" << h.format_version << ", " << rep.segments << " segment" << (rep.segments == 1 ? "" : "s")
-              << ", " << rep.bytes_ok << " bytes intact\n"
+              << "format     v" << h.format_version << ", " << rep.segments << " segment"
+              << (rep.segments == 1 ? "" : "s") << ", " << rep.bytes_ok << " bytes intact\n"
               << "records    " << s.size() << " (" << s.dims() << "-d vectors, " << h.prep.image_size << "x"
               << h.prep.image_size << " luminance)\n"
-              << "pixels     " << h.prep.grayscale << "; resize " << h.prep.interpolation << "; aspect " << h.prep.aspect
-              << "\nfaces      mode " << h.prep.face_mode << ", equalize " << h.prep.equalize << ", " << boxes
-              << " records with a face box\n"
+              << "pixels     " << h.prep.grayscale << "; resize " << h.prep.interpolation << "; aspect "
+              << h.prep.aspect << "\nfaces      mode " << h.prep.face_mode << ", equalize " << h.prep.equalize << ", "
+              << boxes << " records with a face box\n"
               << "made by    " << h.created_by << "\n"
               << "labels     " << h.labels.size() << "\n";
     for (size_t i = 0; i < h.labels.size(); ++i) {
@@ -79,8 +80,8 @@ int run_inspect(const InspectArgs& a) {
       std::printf("  %-24s %zu\n", h.labels[i].c_str(), it == counts.end() ? size_t{0} : it->second);
     }
     if (counts.count(-1)) std::printf("  %-24s %zu\n", "(unlabelled)", counts[-1]);
-    std::cout << "integrity  " << (rep.damage ? "DAMAGED: " + *rep.damage + " (intact records shown)" : std::string("ok"))
-              << "\n";
+    std::cout << "integrity  "
+              << (rep.damage ? "DAMAGED: " + *rep.damage + " (intact records shown)" : std::string("ok")) << "\n";
   }
   return rep.damage ? 3 : 0;
 }
@@ -93,8 +94,8 @@ struct ExportArgs {
 // NumPy .npy v1.0: magic, header dict padded to a 64-byte boundary, then C-order data.
 void write_npy(const std::filesystem::path& path, const EmbeddingStore& s, bool as_float) {
   const std::string shape = "(" + std::to_string(s.size()) + ", " + std::to_string(s.dims()) + ")";
-  std::string header = std::string("{'descr': '") + (as_float ? "<f4" : "|u1") + "', 'fortran_order': False, 'shape': " +
-                       shape + ", }";
+  std::string header =
+      std::string("{'descr': '") + (as_float ? "<f4" : "|u1") + "', 'fortran_order': False, 'shape': " + shape + ", }";
   const size_t pre = 10;
   while ((pre + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
@@ -125,8 +126,8 @@ int run_export(const ExportArgs& a) {
     for (size_t i = 0; i < s.size(); ++i) {
       const auto& r = s.record(i);
       csv += std::to_string(i) + "," + csv_field(r.path) + "," + std::to_string(r.face_index) + "," +
-             std::to_string(r.label) + "," + (r.label >= 0 ? csv_field(s.header().labels[static_cast<size_t>(r.label)]) : "") +
-             "\n";
+             std::to_string(r.label) + "," +
+             (r.label >= 0 ? csv_field(s.header().labels[static_cast<size_t>(r.label)]) : "") + "\n";
     }
     write_text_file(a.labels, csv);
   }
@@ -139,7 +140,8 @@ int run_export(const ExportArgs& a) {
 void register_store_commands(CLI::App& app, Registry& reg) {
   auto e = std::make_shared<EmbedArgs>();
   auto* embed = app.add_subcommand("embed", "Embed a folder of face images (one sub-folder per person) into a store");
-  embed->add_option("DIR", e->input, "Input folder: DIR/<person>/<image>; images directly in DIR are unlabelled")->required();
+  embed->add_option("DIR", e->input, "Input folder: DIR/<person>/<image>; images directly in DIR are unlabelled")
+      ->required();
   embed->add_option("-o,--output", e->output, "Store file to write (atomically)")->required();
   e->flags.add_to(*embed);
   reg.emplace_back(embed, [e] { return run_embed(*e); });
@@ -156,7 +158,8 @@ void register_store_commands(CLI::App& app, Registry& reg) {
   exp->add_option("--npy", x->npy, "Write the n×N² vectors as a .npy file");
   exp->add_option("--labels", x->labels, "Write index,path,face_index,label_index,label as CSV");
   exp->add_option("--dtype", x->dtype, "f4: float32 pixel/255 (what the prototype computed); u1: raw bytes")
-      ->check(CLI::IsMember({"f4", "u1"}))->capture_default_str();
+      ->check(CLI::IsMember({"f4", "u1"}))
+      ->capture_default_str();
   reg.emplace_back(exp, [x] { return run_export(*x); });
 }
 

@@ -13,8 +13,8 @@
 #include <iostream>
 
 #include "flow/watch.hpp"
-#include "nodes/model/answer.hpp"
 #include "nodes/image/faces.hpp"
+#include "nodes/model/answer.hpp"
 #include "nodes/model/openset.hpp"
 #include "tools/commands.hpp"
 
@@ -38,7 +38,8 @@ extern "C" void on_stop_signal(int) {
 class StopSignals {
  public:
   StopSignals() {
-    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0)
+      throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
     g_signal_pipe.store(fds_[1]);
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -66,7 +67,8 @@ class StopSignals {
 
  private:
   int fds_[2] = {-1, -1};
-  struct sigaction old_int_ {}, old_term_ {}, old_pipe_ {};
+  struct sigaction old_int_ {
+  }, old_term_{}, old_pipe_{};
 };
 
 void write_all(int fd, const std::string& s, const std::string& what) {
@@ -159,15 +161,21 @@ int run_relabel(const RelabelArgs& a) {
 
 void register_watch_commands(CLI::App& app, Registry& reg) {
   auto w = std::make_shared<WatchArgs>();
-  auto* c = app.add_subcommand("watch", "Classify each face arriving in a folder (inotify), one answer line per face, as it arrives");
+  auto* c = app.add_subcommand(
+      "watch", "Classify each face arriving in a folder (inotify), one answer line per face, as it arrives");
   c->add_option("MODEL", w->model, "Model file (lumaflow fit); it fixes the preprocessing")->required();
   c->add_option("DIR", w->dir, "Folder to watch, sub-folders included")->required()->check(CLI::ExistingDirectory);
   c->add_option("--store", w->store, "Append every face (label = predicted person, -1 unknown) to this store");
   c->add_option("--out", w->out, "Append answer lines to this file instead of standard output");
   c->add_flag("--existing", w->existing, "Classify the files already in DIR first");
-  c->add_option("--threads", w->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  c->add_option("--format", w->format, "Answer lines: json or csv")->check(CLI::IsMember({"json", "csv"}))->capture_default_str();
-  c->add_option("--annotate", w->annotate, "Write each frame with detected faces as OUT/<path>.png with boxes and names");
+  c->add_option("--threads", w->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  c->add_option("--format", w->format, "Answer lines: json or csv")
+      ->check(CLI::IsMember({"json", "csv"}))
+      ->capture_default_str();
+  c->add_option("--annotate", w->annotate,
+                "Write each frame with detected faces as OUT/<path>.png with boxes and names");
   reg.emplace_back(c, [w] { return run_watch_command(*w); });
 
   auto r = std::make_shared<RelabelArgs>();

@@ -18,10 +18,14 @@ int main(int argc, char** argv) {
   // The prototype's two-letter flags (-id -is -os -ou) are not valid short options for CLI11.
   std::vector<std::string> args(argv + 1, argv + argc);
   for (auto& a : args) {
-    if (a == "-id") a = "--input-dir";
-    else if (a == "-is") a = "--size";
-    else if (a == "-ou") a = "--output";
-    else if (a == "-os") a = "--size";
+    if (a == "-id")
+      a = "--input-dir";
+    else if (a == "-is")
+      a = "--size";
+    else if (a == "-ou")
+      a = "--output";
+    else if (a == "-os")
+      a = "--size";
   }
   std::reverse(args.begin(), args.end());
   try {

@@ -67,7 +67,8 @@ void check_options(const AnnOptions& o) {
   if (o.M < 2) throw std::invalid_argument("AnnIndex: M must be >= 2, got " + std::to_string(o.M));
   if (o.ef_construction < 1)
     throw std::invalid_argument("AnnIndex: ef_construction must be >= 1, got " + std::to_string(o.ef_construction));
-  if (o.ef_search < 1) throw std::invalid_argument("AnnIndex: ef_search must be >= 1, got " + std::to_string(o.ef_search));
+  if (o.ef_search < 1)
+    throw std::invalid_argument("AnnIndex: ef_search must be >= 1, got " + std::to_string(o.ef_search));
 }
 
 // Sorted (distance, index) so the output order matches exact_knn's (ties by index).
@@ -114,8 +115,8 @@ const AnnOptions& AnnIndex::options() const { return impl_->options; }
 
 KnnResult AnnIndex::query(MatrixRefF query, int k, int threads) const {
   if (query.cols() != impl_->d)
-    throw std::invalid_argument("AnnIndex::query: query has " + std::to_string(query.cols()) +
-                                " columns, index has " + std::to_string(impl_->d));
+    throw std::invalid_argument("AnnIndex::query: query has " + std::to_string(query.cols()) + " columns, index has " +
+                                std::to_string(impl_->d));
   if (k <= 0 || k > impl_->n)
     throw std::invalid_argument("AnnIndex::query: k=" + std::to_string(k) + " but the index holds " +
                                 std::to_string(impl_->n) + " points");
@@ -139,8 +140,8 @@ KnnResult AnnIndex::query(MatrixRefF query, int k, int threads) const {
 KnnResult AnnIndex::query_self(int k, bool exclude_self, int threads) const {
   const Eigen::Index avail = impl_->n - (exclude_self ? 1 : 0);
   if (k <= 0 || k > avail)
-    throw std::invalid_argument("AnnIndex::query_self: k=" + std::to_string(k) + " but only " +
-                                std::to_string(avail) + " candidate neighbours");
+    throw std::invalid_argument("AnnIndex::query_self: k=" + std::to_string(k) + " but only " + std::to_string(avail) +
+                                " candidate neighbours");
   if (threads < 0) threads = impl_->options.threads;
   const int kq = exclude_self ? k + 1 : k;
   KnnResult out;

@@ -88,7 +88,8 @@ float radius_for_pairs(MatrixRefF x, const Scaled& s, int64_t max_pairs) {
     for (Eigen::Index r = 0; r < b; ++r) {
       const auto i = static_cast<size_t>((t0 + r) * n / m);
       for (Eigen::Index j = 0; j < n; ++j)
-        if (static_cast<size_t>(j) != i) d2.push_back(static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j))));
+        if (static_cast<size_t>(j) != i)
+          d2.push_back(static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j))));
     }
   }
   const auto k = static_cast<size_t>(static_cast<double>(max_pairs) / all_pairs * static_cast<double>(d2.size()));
@@ -98,8 +99,8 @@ float radius_for_pairs(MatrixRefF x, const Scaled& s, int64_t max_pairs) {
 }
 
 // mask[e] = 1 iff stored edge e is within eps, deciding pairs near the boundary exactly.
-std::vector<uint8_t> within_mask(const detail::RadiusGraph& graph, MatrixRefF x,
-                                 const std::vector<double>& scale, float eps, int threads) {
+std::vector<uint8_t> within_mask(const detail::RadiusGraph& graph, MatrixRefF x, const std::vector<double>& scale,
+                                 float eps, int threads) {
   const double e = decimal_value(eps), eps2 = e * e;
   const Eigen::Index n = static_cast<Eigen::Index>(graph.offsets.size()) - 1;
   std::vector<uint8_t> mask(graph.neighbors.size(), 0);
@@ -174,7 +175,8 @@ void for_each_pair_within(MatrixRefF x, const Scaled& s, double limit2, int work
             const auto j = static_cast<size_t>(b0 + c);
             const double v = scaled_sq(s, i, j, g(r, c));
             const double band = kBand * (s.sq[i] + s.sq[j]);
-            if (v <= limit2 + band) visit(static_cast<int>(w), static_cast<int32_t>(i), static_cast<int32_t>(j), v, band);
+            if (v <= limit2 + band)
+              visit(static_cast<int>(w), static_cast<int32_t>(i), static_cast<int32_t>(j), v, band);
           }
         }
       }
@@ -271,8 +273,7 @@ void link_pair(const std::vector<uint8_t>& core, UnionFind& uf, BorderPairs& bor
     border.emplace_back(i, j);
 }
 
-Labels labels_from_components(const std::vector<uint8_t>& core, UnionFind& uf,
-                              const BorderPairs& border) {
+Labels labels_from_components(const std::vector<uint8_t>& core, UnionFind& uf, const BorderPairs& border) {
   const auto n = static_cast<int32_t>(core.size());
   Labels labels(static_cast<size_t>(n), -1);
   std::vector<int> cluster_of_root(static_cast<size_t>(n), -1);
@@ -292,7 +293,8 @@ Labels labels_from_components(const std::vector<uint8_t>& core, UnionFind& uf,
 }
 
 void check_min_pts(int min_pts, const char* who) {
-  if (min_pts < 1) throw std::invalid_argument(std::string(who) + ": min_pts must be >= 1, got " + std::to_string(min_pts));
+  if (min_pts < 1)
+    throw std::invalid_argument(std::string(who) + ": min_pts must be >= 1, got " + std::to_string(min_pts));
 }
 
 }  // namespace
@@ -398,9 +400,7 @@ Labels RadiusNeighborhoods::dbscan(float eps, int min_pts) const {
   return labels_from_components(core, uf, border);
 }
 
-std::vector<int> RadiusNeighborhoods::neighbor_counts(float eps) const {
-  return counts_from_mask(graph_, within(eps));
-}
+std::vector<int> RadiusNeighborhoods::neighbor_counts(float eps) const { return counts_from_mask(graph_, within(eps)); }
 
 std::vector<float> k_distances(MatrixRefF x, int k, bool normalize, int threads) {
   const Eigen::Index n = x.rows();
@@ -421,7 +421,8 @@ std::vector<float> k_distances(MatrixRefF x, int k, bool normalize, int threads)
       g.noalias() = x.middleRows(r0, rows) * x.transpose();
       for (Eigen::Index r = 0; r < rows; ++r) {
         const auto i = static_cast<size_t>(r0 + r);
-        for (Eigen::Index j = 0; j < n; ++j) row[static_cast<size_t>(j)] = static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j)));
+        for (Eigen::Index j = 0; j < n; ++j)
+          row[static_cast<size_t>(j)] = static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j)));
         row[i] = 0.f;
         sorted = row;
         std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());

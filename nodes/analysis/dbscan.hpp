@@ -30,10 +30,10 @@
 namespace lumaflow {
 
 struct DbscanOptions {
-  float eps = 0.5f;      // neighbourhood radius, Euclidean, > 0 (sklearn's default)
-  int min_pts = 5;       // neighbours (self included) that make a core point, >= 1 (sklearn's min_samples)
-  bool normalize = true; // L2-normalise rows first, as the prototype did
-  int threads = 0;       // <= 0: all cores; the result does not depend on it
+  float eps = 0.5f;       // neighbourhood radius, Euclidean, > 0 (sklearn's default)
+  int min_pts = 5;        // neighbours (self included) that make a core point, >= 1 (sklearn's min_samples)
+  bool normalize = true;  // L2-normalise rows first, as the prototype did
+  int threads = 0;        // <= 0: all cores; the result does not depend on it
   int64_t pair_budget = int64_t{1} << 23;  // neighbour pairs kept between passes (8 bytes each)
 };
 
@@ -72,7 +72,7 @@ class RadiusNeighborhoods {
   std::vector<int> neighbor_counts(float eps) const;
 
   int size() const { return static_cast<int>(data_.rows()); }
-  float max_eps() const { return max_eps_; }              // after the budget's cap
+  float max_eps() const { return max_eps_; }  // after the budget's cap
   bool capped() const { return max_eps_ < requested_max_eps_; }
   // Unordered pairs stored (distance <= max_eps, plus the error band).
   int64_t stored_pairs() const { return static_cast<int64_t>(graph_.neighbors.size() / 2); }

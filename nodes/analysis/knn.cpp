@@ -25,8 +25,8 @@ RowMatrixF l2_normalize_rows(MatrixRefF x) {
 KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self, int threads) {
   const Eigen::Index nq = query.rows(), nd = data.rows();
   if (query.cols() != data.cols())
-    throw std::invalid_argument("exact_knn: query has " + std::to_string(query.cols()) +
-                                " columns, data has " + std::to_string(data.cols()));
+    throw std::invalid_argument("exact_knn: query has " + std::to_string(query.cols()) + " columns, data has " +
+                                std::to_string(data.cols()));
   if (exclude_self && nq != nd) throw std::invalid_argument("exact_knn: exclude_self needs query == data");
   const Eigen::Index avail = nd - (exclude_self ? 1 : 0);
   if (k <= 0 || k > avail)
@@ -36,7 +36,8 @@ KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self,
   res.indices.resize(nq, k);
   res.distances.resize(nq, k);
   // A block of 256 rows × n columns: bounded memory, big enough for GEMM to run at speed.
-  const int block_rows = static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(256, (1 << 24) / std::max<Eigen::Index>(nd, 1))));
+  const int block_rows = static_cast<int>(
+      std::max<Eigen::Index>(1, std::min<Eigen::Index>(256, (1 << 24) / std::max<Eigen::Index>(nd, 1))));
   for_each_distance_block(query, data, block_rows, [&](Eigen::Index b, const RowMatrixF& block) {
     parallel_for(block.rows(), threads, [&](std::ptrdiff_t r) {
       const Eigen::Index qi = b + r;

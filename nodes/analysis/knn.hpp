@@ -31,8 +31,7 @@ void for_each_distance_block(MatrixRefF query, MatrixRefF data, int block_rows, 
 // k nearest data points of every query row (exact). With exclude_self, query must be data and
 // point i is never its own neighbour; otherwise i is usually its own first neighbour (as in
 // umap-learn, whose kNN includes the point itself).
-KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self = false,
-                    int threads = 0);
+KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self = false, int threads = 0);
 
 // Same but the query set is the data set.
 inline KnnResult exact_knn(MatrixRefF data, int k, bool exclude_self = false, int threads = 0) {

@@ -90,9 +90,10 @@ void for_each_distance_row(MatrixRefF x, int threads, Fn&& fn) {
   const Eigen::Index nb = (n + B - 1) / B;
   parallel_chunks(nb, threads, [&](std::ptrdiff_t bb, std::ptrdiff_t be) {
     const Eigen::Index r0 = bb * B, r1 = std::min<Eigen::Index>(be * B, n);
-    for_each_distance_block(x.middleRows(r0, r1 - r0), x, static_cast<int>(B), [&](Eigen::Index b, const RowMatrixF& blk) {
-      for (Eigen::Index r = 0; r < blk.rows(); ++r) fn(r0 + b + r, blk.row(r).data());
-    });
+    for_each_distance_block(x.middleRows(r0, r1 - r0), x, static_cast<int>(B),
+                            [&](Eigen::Index b, const RowMatrixF& blk) {
+                              for (Eigen::Index r = 0; r < blk.rows(); ++r) fn(r0 + b + r, blk.row(r).data());
+                            });
   });
 }
 
@@ -115,7 +116,9 @@ std::vector<int32_t> exact_neighbors(MatrixRefF x, int k, int threads) {
     for (Eigen::Index j = 0; j < n; ++j)
       if (j != i && row[j] <= limit) cand.push_back({exact_sq(x, i, j), static_cast<int32_t>(j)});
     std::partial_sort(cand.begin(), cand.begin() + k, cand.end());
-    for (int t = 0; t < k; ++t) out[static_cast<size_t>(i) * static_cast<size_t>(k) + static_cast<size_t>(t)] = cand[static_cast<size_t>(t)].second;
+    for (int t = 0; t < k; ++t)
+      out[static_cast<size_t>(i) * static_cast<size_t>(k) + static_cast<size_t>(t)] =
+          cand[static_cast<size_t>(t)].second;
   });
   return out;
 }
@@ -218,8 +221,8 @@ double trustworthiness(MatrixRefF high, MatrixRefF low, int k, int threads) {
     throw std::invalid_argument("trustworthiness: " + std::to_string(n) + " high-dimensional points but " +
                                 std::to_string(low.rows()) + " low-dimensional ones");
   if (k < 1 || 2.0 * k >= static_cast<double>(n))
-    throw std::invalid_argument("trustworthiness: k=" + std::to_string(k) + " must be >= 1 and < n/2 = " +
-                                std::to_string(static_cast<double>(n) / 2));
+    throw std::invalid_argument("trustworthiness: k=" + std::to_string(k) +
+                                " must be >= 1 and < n/2 = " + std::to_string(static_cast<double>(n) / 2));
   const std::vector<int32_t> low_nn = exact_neighbors(low, k, threads);
   const Eigen::VectorXf sq = squared_norms(high);
   std::vector<int64_t> penalty(static_cast<size_t>(n), 0);

@@ -170,8 +170,8 @@ PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt) {
 
   PcaSolver solver = opt.solver;
   if (solver == PcaSolver::Auto) solver = (m <= kExactMax || 2 * l >= m) ? PcaSolver::Exact : PcaSolver::Randomized;
-  MatrixD axes = solver == PcaSolver::Exact ? exact_axes(x, model.mean, k, opt.threads)
-                                            : randomized_axes(x, model.mean, l, opt);
+  MatrixD axes =
+      solver == PcaSolver::Exact ? exact_axes(x, model.mean, k, opt.threads) : randomized_axes(x, model.mean, l, opt);
   axes.conservativeResize(Eigen::NoChange, k);
 
   // Polish: exact orthonormality in double (keeps each axis's direction in order), then the

@@ -22,19 +22,19 @@ namespace lumaflow {
 enum class PcaSolver { Auto, Exact, Randomized };
 
 struct PcaOptions {
-  int components = 50;   // k, clamped to min(n−1, d)
-  int oversample = 10;   // p: extra random directions for the randomized solver
-  int power_iters = 4;   // q: power iterations of the randomized solver
-  uint64_t seed = 42;    // seeds the randomized solver's test matrix
-  int threads = 0;       // <= 0: all cores; the result does not depend on it
+  int components = 50;  // k, clamped to min(n−1, d)
+  int oversample = 10;  // p: extra random directions for the randomized solver
+  int power_iters = 4;  // q: power iterations of the randomized solver
+  uint64_t seed = 42;   // seeds the randomized solver's test matrix
+  int threads = 0;      // <= 0: all cores; the result does not depend on it
   PcaSolver solver = PcaSolver::Auto;
 };
 
 struct PcaModel {
-  VectorF mean;                  // d
-  RowMatrixF components;         // k×d, orthonormal rows, largest-|entry| of each row positive
-  VectorF explained_variance;    // k, descending, sample variance (n−1) along each axis
-  float total_variance = 0;      // sum of the d per-feature sample variances
+  VectorF mean;                // d
+  RowMatrixF components;       // k×d, orthonormal rows, largest-|entry| of each row positive
+  VectorF explained_variance;  // k, descending, sample variance (n−1) along each axis
+  float total_variance = 0;    // sum of the d per-feature sample variances
 
   // (x − mean)·componentsᵀ, n×k; whiten divides each column by sqrt(explained_variance).
   RowMatrixF transform(MatrixRefF x, bool whiten = false) const;

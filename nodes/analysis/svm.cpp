@@ -68,8 +68,8 @@ class Reader {
   void need(size_t n, const char* what) const {
     if (n > n_ - pos_)
       throw std::runtime_error(std::string("SvmClassifier::deserialize: blob truncated while reading ") + what +
-                               " (need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) +
-                               ", " + std::to_string(n_ - pos_) + " left)");
+                               " (need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ", " +
+                               std::to_string(n_ - pos_) + " left)");
   }
 
  private:
@@ -78,9 +78,7 @@ class Reader {
   size_t pos_ = 0;
 };
 
-[[noreturn]] void bad_blob(const std::string& why) {
-  throw std::runtime_error("SvmClassifier::deserialize: " + why);
-}
+[[noreturn]] void bad_blob(const std::string& why) { throw std::runtime_error("SvmClassifier::deserialize: " + why); }
 
 }  // namespace
 
@@ -88,8 +86,8 @@ void SvmClassifier::fit(MatrixRefF x, const Labels& y, const SvmOptions& opt) {
   const Eigen::Index n = x.rows(), d = x.cols();
   if (n == 0 || d == 0) throw std::invalid_argument("SvmClassifier::fit: empty training matrix");
   if (static_cast<Eigen::Index>(y.size()) != n)
-    throw std::invalid_argument("SvmClassifier::fit: " + std::to_string(n) + " rows but " +
-                                std::to_string(y.size()) + " labels");
+    throw std::invalid_argument("SvmClassifier::fit: " + std::to_string(n) + " rows but " + std::to_string(y.size()) +
+                                " labels");
   if (d > INT_MAX || n > INT_MAX) throw std::invalid_argument("SvmClassifier::fit: matrix too large");
   if (!(opt.C > 0) || !std::isfinite(opt.C))
     throw std::invalid_argument("SvmClassifier::fit: C must be positive and finite");
@@ -97,8 +95,8 @@ void SvmClassifier::fit(MatrixRefF x, const Labels& y, const SvmOptions& opt) {
     throw std::invalid_argument("SvmClassifier::fit: gamma must be positive (or negative for \"scale\")");
   for (size_t i = 0; i < y.size(); ++i)
     if (y[i] < 0)
-      throw std::invalid_argument("SvmClassifier::fit: label " + std::to_string(y[i]) + " at row " +
-                                  std::to_string(i) + " (labels must be >= 0)");
+      throw std::invalid_argument("SvmClassifier::fit: label " + std::to_string(y[i]) + " at row " + std::to_string(i) +
+                                  " (labels must be >= 0)");
 
   // Population variance over all elements, two passes in double (sklearn: X.var()).
   double sum = 0;
@@ -106,8 +104,8 @@ void SvmClassifier::fit(MatrixRefF x, const Labels& y, const SvmOptions& opt) {
     for (Eigen::Index j = 0; j < d; ++j) {
       const float v = x(i, j);
       if (!std::isfinite(v))
-        throw std::invalid_argument("SvmClassifier::fit: non-finite value at row " + std::to_string(i) +
-                                    ", column " + std::to_string(j));
+        throw std::invalid_argument("SvmClassifier::fit: non-finite value at row " + std::to_string(i) + ", column " +
+                                    std::to_string(j));
       sum += v;
     }
   }
@@ -321,7 +319,8 @@ SvmClassifier SvmClassifier::deserialize(const std::string& blob) {
     if (m.classes_[i] < 0 || (i > 0 && m.classes_[i] <= m.classes_[i - 1]))
       bad_blob("class labels are not non-negative and strictly increasing");
   const auto nsv = r.get<int32_t>("support vector count");
-  if (nsv < 0 || (k > 1 && nsv == 0) || (k == 1 && nsv != 0)) bad_blob("support vector count " + std::to_string(nsv) + " is invalid");
+  if (nsv < 0 || (k > 1 && nsv == 0) || (k == 1 && nsv != 0))
+    bad_blob("support vector count " + std::to_string(nsv) + " is invalid");
   const size_t sv_bytes = sizeof(float) * static_cast<size_t>(nsv) * static_cast<size_t>(m.dims_);
   r.need(sv_bytes, "support vectors");
   m.sv_.resize(nsv, m.dims_);

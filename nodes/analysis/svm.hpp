@@ -32,9 +32,9 @@
 namespace lumaflow {
 
 struct SvmOptions {
-  double C = 1.0;       // soft-margin penalty (sklearn default 1)
-  double gamma = -1;    // RBF width; any negative value: sklearn "scale" = 1 / (d · Var(X)),
-                        // Var over all n·d elements (population variance), 1 if Var(X) = 0
+  double C = 1.0;     // soft-margin penalty (sklearn default 1)
+  double gamma = -1;  // RBF width; any negative value: sklearn "scale" = 1 / (d · Var(X)),
+                      // Var over all n·d elements (population variance), 1 if Var(X) = 0
 };
 
 struct Prediction {
@@ -59,7 +59,7 @@ class SvmClassifier {
   std::vector<Prediction> predict(MatrixRefF x, int threads = 1) const;
 
   bool fitted() const { return !classes_.empty(); }
-  double gamma() const { return gamma_; }    // the γ actually used (after "scale")
+  double gamma() const { return gamma_; }  // the γ actually used (after "scale")
   double C() const { return C_; }
   int dims() const { return dims_; }
   std::vector<int> classes() const { return classes_; }  // sorted original labels
@@ -87,9 +87,9 @@ class SvmClassifier {
   double gamma_ = 0;
   double C_ = 0;
   std::vector<int> classes_;
-  RowMatrixF sv_;                 // n_sv × d
+  RowMatrixF sv_;  // n_sv × d
   std::vector<PairMachine> pairs_;
-  Eigen::VectorXd sv_sq_norms_;   // derived, not serialised
+  Eigen::VectorXd sv_sq_norms_;  // derived, not serialised
 };
 
 }  // namespace lumaflow

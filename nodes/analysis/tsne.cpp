@@ -33,7 +33,8 @@ class Normal {
       return spare_;
     }
     double u1;
-    do u1 = uniform(); while (u1 <= 0.0);
+    do u1 = uniform();
+    while (u1 <= 0.0);
     const double u2 = uniform();
     const double r = std::sqrt(-2.0 * std::log(u1));
     constexpr double two_pi = 6.283185307179586476925;
@@ -164,8 +165,7 @@ class QuadTree {
 
   // Unnormalised repulsion on point i at (xi, yi); adds Σ q to z_out and Σ q²(y_i − y_j) to
   // (fx_out, fy_out). Sums run in locals so they stay in registers (the outputs may alias).
-  void repulsion(int32_t i, double xi, double yi, double theta2, double& fx_out, double& fy_out,
-                 double& z_out) const {
+  void repulsion(int32_t i, double xi, double yi, double theta2, double& fx_out, double& fy_out, double& z_out) const {
     double fx = 0, fy = 0, z = 0;
     int32_t stack[4 * kMaxDepth + 8];
     int sp = 0;
@@ -197,11 +197,11 @@ class QuadTree {
 
  private:
   struct Node {
-    double cx, cy;        // centre of mass
-    double width2;        // squared larger side of the cell
-    int32_t child;        // first of nchild consecutive non-empty children, -1 for a leaf
+    double cx, cy;  // centre of mass
+    double width2;  // squared larger side of the cell
+    int32_t child;  // first of nchild consecutive non-empty children, -1 for a leaf
     int32_t nchild;
-    int32_t begin, end;   // the node's points are order_[begin, end)
+    int32_t begin, end;  // the node's points are order_[begin, end)
   };
 
   void exact(int32_t b, int32_t e, double xi, double yi, double& fx, double& fy, double& z) const {
@@ -219,8 +219,7 @@ class QuadTree {
   // this depth may hold more than kLeafSize points, which are then summed exactly.
   static constexpr int kMaxDepth = 48;
 
-  void build(const double* y, size_t id, int32_t b, int32_t e, double x0, double y0, double x1, double y1,
-             int depth) {
+  void build(const double* y, size_t id, int32_t b, int32_t e, double x0, double y0, double x1, double y1, int depth) {
     const double w = std::max(x1 - x0, y1 - y0);
     Node nd{};
     nd.width2 = w * w;
@@ -449,8 +448,9 @@ RowMatrixF tsne(MatrixRefF x, const TsneOptions& opt) {
   auto second_phase = [&](int start) {
     return Phase{n_iter, 1.0, 0.8, kIterWithoutProgress, std::numeric_limits<double>::max(), start};
   };
-  Phase phase = explore > 0 ? Phase{explore, opt.early_exaggeration, 0.5, explore, std::numeric_limits<double>::max(), 0}
-                            : second_phase(0);
+  Phase phase = explore > 0
+                    ? Phase{explore, opt.early_exaggeration, 0.5, explore, std::numeric_limits<double>::max(), 0}
+                    : second_phase(0);
   bool in_first = explore > 0;
   int it = 0;
   bool done = false;

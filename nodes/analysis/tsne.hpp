@@ -42,16 +42,16 @@
 namespace lumaflow {
 
 struct TsneOptions {
-  int n_components = 2;            // only 2 is supported (Barnes-Hut quad-tree)
-  float perplexity = 30.f;         // effective number of neighbours; must be < n
-  float early_exaggeration = 12.f; // P multiplier during the first exaggeration_iters iterations
-  int exaggeration_iters = 250;    // sklearn's _EXPLORATION_N_ITER
-  int n_iter = 1000;               // total iterations, exaggeration phase included
-  float learning_rate = -1.f;      // < 0: sklearn 'auto' = max(n / early_exaggeration / 4, 50)
-  float theta = 0.5f;              // Barnes-Hut opening angle (sklearn's `angle`); 0 = exact
-  float min_grad_norm = 1e-7f;     // stop when the gradient norm falls to this (checked every 50)
-  uint64_t seed = 42;              // PCA sketch or random init
-  int threads = 0;                 // <= 0: all cores; the result does not depend on it
+  int n_components = 2;                              // only 2 is supported (Barnes-Hut quad-tree)
+  float perplexity = 30.f;                           // effective number of neighbours; must be < n
+  float early_exaggeration = 12.f;                   // P multiplier during the first exaggeration_iters iterations
+  int exaggeration_iters = 250;                      // sklearn's _EXPLORATION_N_ITER
+  int n_iter = 1000;                                 // total iterations, exaggeration phase included
+  float learning_rate = -1.f;                        // < 0: sklearn 'auto' = max(n / early_exaggeration / 4, 50)
+  float theta = 0.5f;                                // Barnes-Hut opening angle (sklearn's `angle`); 0 = exact
+  float min_grad_norm = 1e-7f;                       // stop when the gradient norm falls to this (checked every 50)
+  uint64_t seed = 42;                                // PCA sketch or random init
+  int threads = 0;                                   // <= 0: all cores; the result does not depend on it
   enum class Init { pca, random } init = Init::pca;  // pca: column 0 scaled to std 1e-4
 };
 

@@ -269,8 +269,8 @@ Eigen::MatrixXd spectral_layout(const SpMatF& graph, int dim, Rng& rng) {
   if ((deg.array() <= 0.0).any()) return {};
   const Eigen::VectorXd sqrt_deg = deg.cwiseSqrt();
   const Eigen::VectorXd dinv = sqrt_deg.cwiseInverse();
-  Eigen::MatrixXd vecs = n <= 96 ? spectral_dense(W, dinv, dim)
-                                 : spectral_lanczos(W, dinv, sqrt_deg / sqrt_deg.norm(), dim, rng);
+  Eigen::MatrixXd vecs =
+      n <= 96 ? spectral_dense(W, dinv, dim) : spectral_lanczos(W, dinv, sqrt_deg / sqrt_deg.norm(), dim, rng);
   if (vecs.rows() != n || !vecs.allFinite()) return {};
   canonical_signs(vecs);
   return vecs;
@@ -340,7 +340,8 @@ int count_components(const SpMatF& g) {
   std::vector<int32_t> parent(static_cast<size_t>(g.rows()));
   std::iota(parent.begin(), parent.end(), 0);
   auto find = [&](int32_t a) {
-    while (parent[static_cast<size_t>(a)] != a) a = parent[static_cast<size_t>(a)] = parent[static_cast<size_t>(parent[static_cast<size_t>(a)])];
+    while (parent[static_cast<size_t>(a)] != a)
+      a = parent[static_cast<size_t>(a)] = parent[static_cast<size_t>(parent[static_cast<size_t>(a)])];
     return a;
   };
   int comps = static_cast<int>(g.rows());
@@ -444,7 +445,8 @@ void optimise(float* head_emb, float* tail_emb, Eigen::Index n_tail, int dim, co
     }
     for (int p = 0; p < max_neg; ++p)
       for (int l = 0; l < used; ++l)
-        if (p < lane_neg[l]) repel<D>(lane_cur[l], tail_emb + static_cast<ptrdiff_t>(rng.below(nt)) * dim, dim, curve, alpha);
+        if (p < lane_neg[l])
+          repel<D>(lane_cur[l], tail_emb + static_cast<ptrdiff_t>(rng.below(nt)) * dim, dim, curve, alpha);
     used = 0;
   };
   for (int epoch = 0; epoch < n_epochs; ++epoch) {
@@ -459,8 +461,8 @@ void optimise(float* head_emb, float* tail_emb, Eigen::Index n_tail, int dim, co
   }
 }
 
-void run_optimise(float* head_emb, float* tail_emb, Eigen::Index n_tail, int dim, const EdgeSchedule& s,
-                  int n_epochs, const Curve& curve, float alpha0, int nsr, bool move_other, Rng& rng) {
+void run_optimise(float* head_emb, float* tail_emb, Eigen::Index n_tail, int dim, const EdgeSchedule& s, int n_epochs,
+                  const Curve& curve, float alpha0, int nsr, bool move_other, Rng& rng) {
   switch (dim) {
     case 1: optimise<1>(head_emb, tail_emb, n_tail, dim, s, n_epochs, curve, alpha0, nsr, move_other, rng); break;
     case 2: optimise<2>(head_emb, tail_emb, n_tail, dim, s, n_epochs, curve, alpha0, nsr, move_other, rng); break;
@@ -520,7 +522,8 @@ KnnResult small_self_knn(MatrixRefF x, int k, int threads) {
   for (Eigen::Index bi = 0; bi < nb; ++bi)
     for (Eigen::Index bj = 0; bj <= bi; ++bj) pairs.emplace_back(bi, bj);
   parallel_for(static_cast<std::ptrdiff_t>(pairs.size()), threads, [&](std::ptrdiff_t p) {
-    const Eigen::Index i0 = pairs[static_cast<size_t>(p)].first * kBlock, j0 = pairs[static_cast<size_t>(p)].second * kBlock;
+    const Eigen::Index i0 = pairs[static_cast<size_t>(p)].first * kBlock,
+                       j0 = pairs[static_cast<size_t>(p)].second * kBlock;
     const Eigen::Index ni = std::min(kBlock, n - i0), nj = std::min(kBlock, n - j0);
     RowMatrixF g(ni, nj);
     g.noalias() = x.middleRows(i0, ni) * x.middleRows(j0, nj).transpose();
@@ -575,7 +578,8 @@ void transform_row(const UmapModel& model, const int32_t* nn, const float* nd, i
   for (int c = 0; c < dim; ++c) {
     double acc = 0.0;
     for (int j = 0; j < k; ++j)
-      if (w[static_cast<size_t>(j)] > 0.0f) acc += static_cast<double>(w[static_cast<size_t>(j)]) * model.embedding(nn[j], c);
+      if (w[static_cast<size_t>(j)] > 0.0f)
+        acc += static_cast<double>(w[static_cast<size_t>(j)]) * model.embedding(nn[j], c);
     out[c] = static_cast<float>(acc / wsum);
   }
   const int n_epochs = transform_epochs(o);

@@ -26,20 +26,20 @@
 namespace lumaflow {
 
 struct UmapOptions {
-  int n_neighbors = 15;            // neighbourhood size k (the point itself included)
-  int n_components = 2;            // embedding dimension
-  float min_dist = 0.1f;           // how tightly points may pack (with spread, sets a and b)
-  float spread = 1.0f;             // scale of the embedded clusters
-  int n_epochs = -1;               // -1: umap-learn's choice (500 if n <= 10,000 else 200); 0: init only
-  float learning_rate = 1.0f;      // initial SGD step, decays linearly to 0
-  int negative_sample_rate = 5;    // repulsive samples per attractive one
-  float repulsion_strength = 1.0f; // gamma, weight of the repulsive term
-  float local_connectivity = 1.0f; // neighbours assumed fully connected (sets rho)
-  float set_op_mix_ratio = 1.0f;   // 1: fuzzy union, 0: fuzzy intersection
-  int exact_knn_max = 20000;       // exact kNN up to this many points, HNSW above
+  int n_neighbors = 15;             // neighbourhood size k (the point itself included)
+  int n_components = 2;             // embedding dimension
+  float min_dist = 0.1f;            // how tightly points may pack (with spread, sets a and b)
+  float spread = 1.0f;              // scale of the embedded clusters
+  int n_epochs = -1;                // -1: umap-learn's choice (500 if n <= 10,000 else 200); 0: init only
+  float learning_rate = 1.0f;       // initial SGD step, decays linearly to 0
+  int negative_sample_rate = 5;     // repulsive samples per attractive one
+  float repulsion_strength = 1.0f;  // gamma, weight of the repulsive term
+  float local_connectivity = 1.0f;  // neighbours assumed fully connected (sets rho)
+  float set_op_mix_ratio = 1.0f;    // 1: fuzzy union, 0: fuzzy intersection
+  int exact_knn_max = 20000;        // exact kNN up to this many points, HNSW above
   uint64_t seed = 42;
-  int threads = 0;                 // <= 0: all cores
-  int transform_epochs = -1;       // -1: n_epochs/3 (100 with the default n_epochs); lr = learning_rate/4
+  int threads = 0;            // <= 0: all cores
+  int transform_epochs = -1;  // -1: n_epochs/3 (100 with the default n_epochs); lr = learning_rate/4
 };
 
 struct UmapModel {

@@ -24,7 +24,7 @@ constexpr double kSub = 1 << kShift;
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
 const cv::Scalar kWhite(255, 255, 255);
-const cv::Scalar kInk(38, 38, 38);          // text, frame, ticks
+const cv::Scalar kInk(38, 38, 38);  // text, frame, ticks
 const cv::Scalar kGridColour(232, 232, 232);
 const cv::Scalar kUnlabelled(170, 170, 170);
 const cv::Scalar kLegendFrame(204, 204, 204);
@@ -61,9 +61,7 @@ cv::Scalar mix(const cv::Scalar& a, const cv::Scalar& b, double t) {  // (1-t)·
   return cv::Scalar(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t);
 }
 
-cv::Scalar darker(const cv::Scalar& c, double f = 0.62) {
-  return cv::Scalar(c[0] * f, c[1] * f, c[2] * f);
-}
+cv::Scalar darker(const cv::Scalar& c, double f = 0.62) { return cv::Scalar(c[0] * f, c[1] * f, c[2] * f); }
 
 const std::vector<cv::Scalar>& base_palette() {
   static const std::vector<cv::Scalar> p = palette(kPaletteSize);  // immutable once built
@@ -136,8 +134,8 @@ int cap_height(const Font& f) { return text_size("0", f).height; }
 
 // halign: -1 left, 0 centre, 1 right of anchor.x; valign: -1 top, 0 middle (of the cap height),
 // 1 baseline at anchor.y.
-void draw_text(cv::Mat& img, const std::string& s, cv::Point anchor, const Font& f,
-               const cv::Scalar& colour, int halign, int valign) {
+void draw_text(cv::Mat& img, const std::string& s, cv::Point anchor, const Font& f, const cv::Scalar& colour,
+               int halign, int valign) {
   if (s.empty()) return;
   const cv::Size sz = text_size(s, f);
   int x = anchor.x, y = anchor.y;
@@ -150,8 +148,7 @@ void draw_text(cv::Mat& img, const std::string& s, cv::Point anchor, const Font&
 
 // Text reading bottom to top, centred on `centre`. Composited with min() so dark text survives
 // on any lighter background.
-void draw_text_vertical(cv::Mat& img, const std::string& s, cv::Point centre, const Font& f,
-                        const cv::Scalar& colour) {
+void draw_text_vertical(cv::Mat& img, const std::string& s, cv::Point centre, const Font& f, const cv::Scalar& colour) {
   if (s.empty()) return;
   int base = 0;
   const cv::Size sz = text_size(s, f, &base);
@@ -245,9 +242,7 @@ int widest(const std::vector<std::string>& labels, const Font& f) {
 
 // ------------------------------------------------------------ geometry ------
 
-double scale_of(const ChartOptions& o) {
-  return std::clamp(std::min(o.width / 1400.0, o.height / 1000.0), 0.7, 4.0);
-}
+double scale_of(const ChartOptions& o) { return std::clamp(std::min(o.width / 1400.0, o.height / 1000.0), 0.7, 4.0); }
 
 int px(double v) { return static_cast<int>(std::lround(v)); }
 
@@ -257,8 +252,7 @@ void validate(const ChartOptions& o) {
                                 std::to_string(o.width) + "×" + std::to_string(o.height));
   if (o.marker_radius < 1 || o.marker_radius > 200)
     throw std::invalid_argument("chart: marker_radius must be in [1, 200]");
-  if (!(o.padding >= 0.f && o.padding <= 1.f))
-    throw std::invalid_argument("chart: padding must be in [0, 1]");
+  if (!(o.padding >= 0.f && o.padding <= 1.f)) throw std::invalid_argument("chart: padding must be in [0, 1]");
 }
 
 // Legend metrics for a font: the symbol slot holds a marker (and a line in line charts).
@@ -278,17 +272,14 @@ LegendMetrics legend_metrics(const Font& f, double k) {
   return m;
 }
 
-int max_legend_text_width(const LegendMetrics& m, double k) {
-  return px(210 * k * m.font.scale / (0.52 * k));
-}
+int max_legend_text_width(const LegendMetrics& m, double k) { return px(210 * k * m.font.scale / (0.52 * k)); }
 
 struct LegendFit {
   LegendMetrics m;
   int columns = 0, rows = 0, shown = 0, column_w = 0, width = 0, height = 0;
 };
 
-LegendFit fit_legend(const std::vector<std::string>& texts, double k, int max_width,
-                     int max_height) {
+LegendFit fit_legend(const std::vector<std::string>& texts, double k, int max_width, int max_height) {
   LegendFit best;
   const int n = static_cast<int>(texts.size());
   if (n == 0) return best;
@@ -349,10 +340,9 @@ ChartLayout layout_once(const LayoutInput& in, const ChartOptions& o) {
   int tick_base = 0;
   text_size("0", fonts.tick, &tick_base);
 
-  const int top = margin + (ascii(o.title).empty() ? px(6 * k)
-                                                    : cap_height(fonts.title) + px(18 * k));
-  const int bottom = margin + tick_len + gap + tick_h + tick_base +
-                     (ascii(o.x_label).empty() ? 0 : gap + label_h + px(6 * k));
+  const int top = margin + (ascii(o.title).empty() ? px(6 * k) : cap_height(fonts.title) + px(18 * k));
+  const int bottom =
+      margin + tick_len + gap + tick_h + tick_base + (ascii(o.x_label).empty() ? 0 : gap + label_h + px(6 * k));
   const int plot_h = std::max(20, H - top - bottom);
 
   const int max_y_ticks = std::clamp(plot_h / px(85 * k), 3, 12);
@@ -370,8 +360,7 @@ ChartLayout layout_once(const LayoutInput& in, const ChartOptions& o) {
 
   const int min_plot_w = W / 4;
   const int legend_gap = in.legend.empty() ? 0 : px(22 * k);
-  const int legend_room =
-      std::min(px(0.45 * W), W - left - right_w - margin - legend_gap - min_plot_w);
+  const int legend_room = std::min(px(0.45 * W), W - left - right_w - margin - legend_gap - min_plot_w);
   const LegendFit lf = fit_legend(in.legend, k, std::max(0, legend_room), plot_h);
   const int legend_w = in.legend.empty() ? 0 : lf.width;
 
@@ -428,8 +417,7 @@ Style label_style(int label) {
 cv::Point sub(double x, double y) { return {px(x * kSub), px(y * kSub)}; }
 
 // Marker of "radius" r centred at c (coordinates of img), shapes of roughly equal area.
-void draw_marker(cv::Mat& img, cv::Point2d c, double r, int shape, const cv::Scalar& fill,
-                 const cv::Scalar& edge) {
+void draw_marker(cv::Mat& img, cv::Point2d c, double r, int shape, const cv::Scalar& fill, const cv::Scalar& edge) {
   if (shape == 0) {
     cv::circle(img, sub(c.x, c.y), px(r * kSub), fill, cv::FILLED, cv::LINE_AA, kShift);
     cv::circle(img, sub(c.x, c.y), px(r * kSub), edge, 1, cv::LINE_AA, kShift);
@@ -465,8 +453,8 @@ void draw_line(cv::Mat& img, cv::Point2d a, cv::Point2d b, const cv::Scalar& c, 
   cv::line(img, sub(a.x, a.y), sub(b.x, b.y), c, thickness, cv::LINE_AA, kShift);
 }
 
-void draw_dashed(cv::Mat& img, cv::Point2d a, cv::Point2d b, const cv::Scalar& c, int thickness,
-                 double dash, double space) {
+void draw_dashed(cv::Mat& img, cv::Point2d a, cv::Point2d b, const cv::Scalar& c, int thickness, double dash,
+                 double space) {
   const double len = std::hypot(b.x - a.x, b.y - a.y);
   if (len <= 0) return;
   const cv::Point2d u((b.x - a.x) / len, (b.y - a.y) / len);
@@ -482,18 +470,15 @@ void draw_grid(cv::Mat& img, const ChartLayout& L) {
   const cv::Rect& p = L.plot;
   for (double t : L.x_ticks) {
     const int x = px(L.to_pixel(t, 0).x);
-    if (x > p.x && x < p.x + p.width - 1)
-      cv::line(img, {x, p.y + 1}, {x, p.y + p.height - 2}, kGridColour, 1);
+    if (x > p.x && x < p.x + p.width - 1) cv::line(img, {x, p.y + 1}, {x, p.y + p.height - 2}, kGridColour, 1);
   }
   for (double t : L.y_ticks) {
     const int y = px(L.to_pixel(0, t).y);
-    if (y > p.y && y < p.y + p.height - 1)
-      cv::line(img, {p.x + 1, y}, {p.x + p.width - 2, y}, kGridColour, 1);
+    if (y > p.y && y < p.y + p.height - 1) cv::line(img, {p.x + 1, y}, {p.x + p.width - 2, y}, kGridColour, 1);
   }
 }
 
-void draw_axes(cv::Mat& img, const ChartLayout& L, const ChartOptions& o,
-               const std::string& right_label) {
+void draw_axes(cv::Mat& img, const ChartLayout& L, const ChartOptions& o, const std::string& right_label) {
   const double k = L.scale;
   const Fonts fonts(k);
   const cv::Rect& p = L.plot;
@@ -502,15 +487,13 @@ void draw_axes(cv::Mat& img, const ChartLayout& L, const ChartOptions& o,
   const int x0 = p.x, x1 = p.x + p.width - 1, y0 = p.y, y1 = p.y + p.height - 1;
   cv::rectangle(img, {x0, y0}, {x1, y1}, kInk, lw, cv::LINE_8);
 
-  const TickSet xt = make_ticks(L.limits.x_min, L.limits.x_max,
-                                std::max<int>(2, static_cast<int>(L.x_ticks.size())));
+  const TickSet xt = make_ticks(L.limits.x_min, L.limits.x_max, std::max<int>(2, static_cast<int>(L.x_ticks.size())));
   for (double t : L.x_ticks) {
     const int x = px(L.to_pixel(t, 0).x);
     cv::line(img, {x, y1}, {x, y1 + tick_len}, kInk, lw);
     draw_text(img, format_tick(t, xt), {x, y1 + tick_len + gap}, fonts.tick, kInk, 0, -1);
   }
-  const TickSet yt = make_ticks(L.limits.y_min, L.limits.y_max,
-                                std::max<int>(2, static_cast<int>(L.y_ticks.size())));
+  const TickSet yt = make_ticks(L.limits.y_min, L.limits.y_max, std::max<int>(2, static_cast<int>(L.y_ticks.size())));
   int ytw = 0;
   for (double t : L.y_ticks) {
     const int y = px(L.to_pixel(0, t).y);
@@ -520,8 +503,7 @@ void draw_axes(cv::Mat& img, const ChartLayout& L, const ChartOptions& o,
     draw_text(img, s, {x0 - tick_len - gap, y}, fonts.tick, kInk, 1, 0);
   }
   if (L.right_axis) {
-    const TickSet rt =
-        make_ticks(L.y2_min, L.y2_max, std::max<int>(2, static_cast<int>(L.y2_ticks.size())));
+    const TickSet rt = make_ticks(L.y2_min, L.y2_max, std::max<int>(2, static_cast<int>(L.y2_ticks.size())));
     int rtw = 0;
     for (double t : L.y2_ticks) {
       const int y = px(L.to_pixel_right(0, t).y);
@@ -532,8 +514,7 @@ void draw_axes(cv::Mat& img, const ChartLayout& L, const ChartOptions& o,
     }
     const int lh = cap_height(fonts.label);
     draw_text_vertical(img, fit_text(ascii(right_label), fonts.label, p.height),
-                       {x1 + tick_len + gap + rtw + 2 * gap + lh / 2, p.y + p.height / 2},
-                       fonts.label, kInk);
+                       {x1 + tick_len + gap + rtw + 2 * gap + lh / 2, p.y + p.height / 2}, fonts.label, kInk);
   }
 
   int tick_base = 0;
@@ -588,8 +569,7 @@ void draw_legend(cv::Mat& img, const ChartLayout& L, const std::vector<LegendEnt
     const double sx = x + m.symbol_w / 2.0;
     if (e.line)
       draw_line(img, {static_cast<double>(x), static_cast<double>(cy)},
-                {static_cast<double>(x + m.symbol_w), static_cast<double>(cy)}, e.fill,
-                std::max(1, px(2 * k)));
+                {static_cast<double>(x + m.symbol_w), static_cast<double>(cy)}, e.fill, std::max(1, px(2 * k)));
     draw_marker(img, {sx, static_cast<double>(cy)}, mr, e.shape, e.fill, e.edge);
     draw_text(img, fit_text(ascii(e.text), f, text_w), {x + m.symbol_w + m.gap, cy}, f, kInk, -1, 0);
   }
@@ -601,8 +581,8 @@ void check_xy(MatrixRefF xy, const Labels& labels) {
   if (xy.rows() > 0 && xy.cols() != 2)
     throw std::invalid_argument("chart: xy must have 2 columns, got " + std::to_string(xy.cols()));
   if (!labels.empty() && labels.size() != static_cast<size_t>(xy.rows()))
-    throw std::invalid_argument("chart: " + std::to_string(labels.size()) + " labels for " +
-                                std::to_string(xy.rows()) + " points");
+    throw std::invalid_argument("chart: " + std::to_string(labels.size()) + " labels for " + std::to_string(xy.rows()) +
+                                " points");
 }
 
 int label_at(const Labels& labels, Eigen::Index i) {
@@ -611,13 +591,10 @@ int label_at(const Labels& labels, Eigen::Index i) {
   return l < 0 ? -1 : l;
 }
 
-bool finite_row(MatrixRefF xy, Eigen::Index i) {
-  return std::isfinite(xy(i, 0)) && std::isfinite(xy(i, 1));
-}
+bool finite_row(MatrixRefF xy, Eigen::Index i) { return std::isfinite(xy(i, 0)) && std::isfinite(xy(i, 1)); }
 
 // Legend entries: labels in ascending order, "unlabelled" last.
-std::vector<LegendEntry> label_entries(const std::set<int>& present,
-                                       const std::vector<std::string>& names) {
+std::vector<LegendEntry> label_entries(const std::set<int>& present, const std::vector<std::string>& names) {
   std::vector<LegendEntry> out;
   for (int l : present) {
     if (l < 0) continue;
@@ -648,8 +625,8 @@ cv::Mat blank(const ChartOptions& o) { return cv::Mat(o.height, o.width, CV_8UC3
 
 // Points in the plot's sub-image, so markers at the edge are clipped by the frame, never drawn
 // into the margins or the legend. Unlabelled points first (underneath), then index order.
-void draw_points(cv::Mat& img, const ChartLayout& L, MatrixRefF xy, const Labels& labels,
-                 double radius, bool dark_edge) {
+void draw_points(cv::Mat& img, const ChartLayout& L, MatrixRefF xy, const Labels& labels, double radius,
+                 bool dark_edge) {
   cv::Mat roi = img(L.plot);
   const cv::Point2d off(L.plot.x, L.plot.y);
   for (int pass = 0; pass < 2; ++pass) {
@@ -688,13 +665,20 @@ void marching_squares(const cv::Mat& g, double level, Seg&& seg) {
       const cv::Point2d et = interp(x, y + 1, v3, x + 1, y + 1, v2);
       const cv::Point2d el = interp(x, y, v0, x, y + 1, v3);
       switch (c) {
-        case 1: case 14: seg(el, eb); break;
-        case 2: case 13: seg(eb, er); break;
-        case 3: case 12: seg(el, er); break;
-        case 4: case 11: seg(er, et); break;
-        case 6: case 9: seg(eb, et); break;
-        case 7: case 8: seg(el, et); break;
-        case 5: case 10: {
+        case 1:
+        case 14: seg(el, eb); break;
+        case 2:
+        case 13: seg(eb, er); break;
+        case 3:
+        case 12: seg(el, er); break;
+        case 4:
+        case 11: seg(er, et); break;
+        case 6:
+        case 9: seg(eb, et); break;
+        case 7:
+        case 8: seg(el, et); break;
+        case 5:
+        case 10: {
           const bool centre_high = (v0 + v1 + v2 + v3) / 4 >= level;
           // c == 5: corners 0 and 2 high.
           if ((c == 5) == centre_high) {
@@ -728,27 +712,24 @@ cv::Point2d ChartLayout::to_pixel_right(double x, double y2) const {
 
 cv::Point2d ChartLayout::to_data(double x, double y) const {
   const double fx = (x - plot.x) / (plot.width - 1), fy = (y - plot.y) / (plot.height - 1);
-  return {limits.x_min + fx * (limits.x_max - limits.x_min),
-          limits.y_max - fy * (limits.y_max - limits.y_min)};
+  return {limits.x_min + fx * (limits.x_max - limits.x_min), limits.y_max - fy * (limits.y_max - limits.y_min)};
 }
 
-std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
-  return make_ticks(lo, hi, max_ticks).ticks;
-}
+std::vector<double> nice_ticks(double lo, double hi, int max_ticks) { return make_ticks(lo, hi, max_ticks).ticks; }
 
 std::vector<cv::Scalar> palette(int n) {
   std::vector<cv::Scalar> out;
   if (n <= 0) return out;
   // matplotlib tab10 minus grey (grey means "unlabelled" here), as RGB.
   static constexpr std::array<std::array<int, 3>, 9> kSeed = {{{31, 119, 180},
-                                                                {255, 127, 14},
-                                                                {44, 160, 44},
-                                                                {214, 39, 40},
-                                                                {148, 103, 189},
-                                                                {140, 86, 75},
-                                                                {227, 119, 194},
-                                                                {188, 189, 34},
-                                                                {23, 190, 207}}};
+                                                               {255, 127, 14},
+                                                               {44, 160, 44},
+                                                               {214, 39, 40},
+                                                               {148, 103, 189},
+                                                               {140, 86, 75},
+                                                               {227, 119, 194},
+                                                               {188, 189, 34},
+                                                               {23, 190, 207}}};
   std::vector<Lab> chosen;
   for (const auto& c : kSeed) {
     if (static_cast<int>(out.size()) == n) return out;
@@ -781,8 +762,7 @@ std::vector<cv::Scalar> palette(int n) {
       break;
     }
     out.emplace_back(cand_rgb[best][2], cand_rgb[best][1], cand_rgb[best][0]);
-    for (size_t c = 0; c < cand.size(); ++c)
-      nearest[c] = std::min(nearest[c], lab_dist2(cand[c], cand[best]));
+    for (size_t c = 0; c < cand.size(); ++c) nearest[c] = std::min(nearest[c], lab_dist2(cand[c], cand[best]));
   }
   return out;
 }
@@ -834,8 +814,8 @@ Extent data_extent(MatrixRefF xy, float padding) {
 ChartLayout layout_for(const LayoutInput& in, const ChartOptions& o) {
   validate(o);
   const Extent& e = in.limits;
-  if (!(std::isfinite(e.x_min) && std::isfinite(e.x_max) && e.x_min < e.x_max &&
-        std::isfinite(e.y_min) && std::isfinite(e.y_max) && e.y_min < e.y_max))
+  if (!(std::isfinite(e.x_min) && std::isfinite(e.x_max) && e.x_min < e.x_max && std::isfinite(e.y_min) &&
+        std::isfinite(e.y_max) && e.y_min < e.y_max))
     throw std::invalid_argument("chart: layout limits must be finite and increasing");
   if (in.right_axis && !(std::isfinite(in.y2_min) && std::isfinite(in.y2_max) && in.y2_min < in.y2_max))
     throw std::invalid_argument("chart: right axis limits must be finite and increasing");
@@ -854,8 +834,8 @@ ChartLayout layout_for(const LayoutInput& in, const ChartOptions& o) {
   return layout_once(wide, o);
 }
 
-ChartLayout scatter_layout(MatrixRefF xy, const Labels& labels,
-                           const std::vector<std::string>& names, const ChartOptions& options) {
+ChartLayout scatter_layout(MatrixRefF xy, const Labels& labels, const std::vector<std::string>& names,
+                           const ChartOptions& options) {
   check_xy(xy, labels);
   LayoutInput in;
   in.limits = data_extent(xy, options.padding);
@@ -928,8 +908,7 @@ KdeWindow kde_window(MatrixRefF points, const Extent& grid, int nx, int ny) {
     by0 = std::min(by0, j0), by1 = std::max(by1, j0 + 1);
   }
   if (binned.empty()) return kw;
-  kw.win = cv::Rect(cv::Point(bx0 - hx, by0 - hy), cv::Point(bx1 + hx + 1, by1 + hy + 1)) &
-           cv::Rect(0, 0, nx, ny);
+  kw.win = cv::Rect(cv::Point(bx0 - hx, by0 - hy), cv::Point(bx1 + hx + 1, by1 + hy + 1)) & cv::Rect(0, 0, nx, ny);
   cv::Mat bins(kw.win.size(), CV_32F, cv::Scalar(0));
   for (const Bin& b : binned) {
     const int u = b.i - kw.win.x, v = b.j - kw.win.y;
@@ -1041,8 +1020,8 @@ cv::Mat decision_chart(MatrixRefF xy, const Labels& labels, const std::vector<st
     }
   const std::vector<int> pred = predict(grid);
   if (pred.size() != static_cast<size_t>(grid.rows()))
-    throw std::invalid_argument("decision_chart: predictor returned " + std::to_string(pred.size()) +
-                                " labels for " + std::to_string(grid.rows()) + " mesh points");
+    throw std::invalid_argument("decision_chart: predictor returned " + std::to_string(pred.size()) + " labels for " +
+                                std::to_string(grid.rows()) + " mesh points");
 
   std::set<int> present = present_labels(xy, labels);
   for (int p : pred) present.insert(p < 0 ? -1 : p);
@@ -1079,12 +1058,11 @@ cv::Mat decision_chart(MatrixRefF xy, const Labels& labels, const std::vector<st
     const Axis& ay = my[static_cast<size_t>(v)];
     for (int u = 0; u < W; ++u) {
       const Axis& ax = mx[static_cast<size_t>(u)];
-      const std::array<int, 4> c = {pred[static_cast<size_t>(ay.a * mesh + ax.a)],
-                                    pred[static_cast<size_t>(ay.a * mesh + ax.b)],
-                                    pred[static_cast<size_t>(ay.b * mesh + ax.a)],
-                                    pred[static_cast<size_t>(ay.b * mesh + ax.b)]};
-      const std::array<double, 4> w = {(1 - ax.wb) * (1 - ay.wb), ax.wb * (1 - ay.wb),
-                                       (1 - ax.wb) * ay.wb, ax.wb * ay.wb};
+      const std::array<int, 4> c = {
+          pred[static_cast<size_t>(ay.a * mesh + ax.a)], pred[static_cast<size_t>(ay.a * mesh + ax.b)],
+          pred[static_cast<size_t>(ay.b * mesh + ax.a)], pred[static_cast<size_t>(ay.b * mesh + ax.b)]};
+      const std::array<double, 4> w = {(1 - ax.wb) * (1 - ay.wb), ax.wb * (1 - ay.wb), (1 - ax.wb) * ay.wb,
+                                       ax.wb * ay.wb};
       int best = c[0];
       double best_w = -1;
       for (int q = 0; q < 4; ++q) {
@@ -1121,8 +1099,7 @@ cv::Mat decision_chart(MatrixRefF xy, const Labels& labels, const std::vector<st
       const double a = std::min(1.0, 1.6 * edge.at<float>(v, u)) * 0.75;
       const cv::Vec3d& t = it->second;
       cv::Vec3b& p = roi.at<cv::Vec3b>(v, u);
-      for (int ch = 0; ch < 3; ++ch)
-        p[ch] = cv::saturate_cast<uchar>(t[ch] * (1 - a) + boundary[ch] * a);
+      for (int ch = 0; ch < 3; ++ch) p[ch] = cv::saturate_cast<uchar>(t[ch] * (1 - a) + boundary[ch] * a);
     }
   draw_points(img, L, xy, labels, options.marker_radius, true);
   draw_axes(img, L, options, "");
@@ -1160,8 +1137,8 @@ cv::Mat atlas_chart(MatrixRefF xy, const std::vector<cv::Mat>& thumbnails, const
                     const std::vector<std::string>& names, const ChartOptions& options, int thumb) {
   check_xy(xy, labels);
   if (thumbnails.size() != static_cast<size_t>(xy.rows()))
-    throw std::invalid_argument("atlas_chart: " + std::to_string(thumbnails.size()) +
-                                " thumbnails for " + std::to_string(xy.rows()) + " points");
+    throw std::invalid_argument("atlas_chart: " + std::to_string(thumbnails.size()) + " thumbnails for " +
+                                std::to_string(xy.rows()) + " points");
   if (thumb < 4 || thumb > 1000) throw std::invalid_argument("atlas_chart: thumb must be in [4, 1000]");
   validate(options);
   const std::vector<LegendEntry> entries = label_entries(present_labels(xy, labels), names);
@@ -1197,8 +1174,8 @@ cv::Mat atlas_chart(MatrixRefF xy, const std::vector<cv::Mat>& thumbnails, const
     }
     const cv::Rect frame(box.x - border, box.y - border, w + 2 * border, h + 2 * border);
     cv::rectangle(roi, frame.tl() + cv::Point(border / 2, border / 2),
-                  frame.br() - cv::Point(1 + (border - 1) / 2, 1 + (border - 1) / 2),
-                  label_colour(label_at(labels, i)), border, cv::LINE_8);
+                  frame.br() - cv::Point(1 + (border - 1) / 2, 1 + (border - 1) / 2), label_colour(label_at(labels, i)),
+                  border, cv::LINE_8);
   }
   draw_axes(img, L, options, "");
   draw_legend(img, L, entries);
@@ -1206,30 +1183,27 @@ cv::Mat atlas_chart(MatrixRefF xy, const std::vector<cv::Mat>& thumbnails, const
 }
 
 cv::Mat line_chart(const std::vector<double>& x, const std::vector<Series>& left_axis,
-                   const std::vector<Series>& right_axis, const ChartOptions& options,
-                   const std::string& right_label) {
+                   const std::vector<Series>& right_axis, const ChartOptions& options, const std::string& right_label) {
   validate(options);
   for (const auto* group : {&left_axis, &right_axis})
     for (const Series& s : *group)
       if (s.y.size() != x.size())
-        throw std::invalid_argument("line_chart: series '" + s.name + "' has " +
-                                    std::to_string(s.y.size()) + " values for " +
-                                    std::to_string(x.size()) + " x values");
+        throw std::invalid_argument("line_chart: series '" + s.name + "' has " + std::to_string(s.y.size()) +
+                                    " values for " + std::to_string(x.size()) + " x values");
   // Limits from finite values only; reference lines must be visible too.
-  auto range_of = [](const std::vector<double>& xs, const std::vector<Series>* ss,
-                     const std::vector<double>* gate) {
+  auto range_of = [](const std::vector<double>& xs, const std::vector<Series>* ss, const std::vector<double>* gate) {
     std::vector<float> vals;
     if (ss) {
       for (const Series& s : *ss)
         for (size_t i = 0; i < s.y.size(); ++i)
-          if (std::isfinite(s.y[i]) && (!gate || std::isfinite((*gate)[i])))
-            vals.push_back(static_cast<float>(s.y[i]));
+          if (std::isfinite(s.y[i]) && (!gate || std::isfinite((*gate)[i]))) vals.push_back(static_cast<float>(s.y[i]));
     } else {
       for (double v : xs)
         if (std::isfinite(v)) vals.push_back(static_cast<float>(v));
     }
     RowMatrixF m(static_cast<Eigen::Index>(vals.size()), 2);
-    for (size_t i = 0; i < vals.size(); ++i) m(static_cast<Eigen::Index>(i), 0) = m(static_cast<Eigen::Index>(i), 1) = vals[i];
+    for (size_t i = 0; i < vals.size(); ++i)
+      m(static_cast<Eigen::Index>(i), 0) = m(static_cast<Eigen::Index>(i), 1) = vals[i];
     return m;
   };
   std::vector<double> xs = x;
@@ -1267,8 +1241,7 @@ cv::Mat line_chart(const std::vector<double>& x, const std::vector<Series>& left
   for (const auto& [vx, text] : options.vlines) {
     if (!std::isfinite(vx)) continue;
     const double u = L.to_pixel(vx, 0).x - off.x;
-    draw_dashed(roi, {u, 0}, {u, L.plot.height - 1.0}, cv::Scalar(90, 90, 90), std::max(1, px(1.2 * k)),
-                7 * k, 5 * k);
+    draw_dashed(roi, {u, 0}, {u, L.plot.height - 1.0}, cv::Scalar(90, 90, 90), std::max(1, px(1.2 * k)), 7 * k, 5 * k);
     const std::string cap = ascii(text);
     if (cap.empty()) continue;
     const cv::Size sz = text_size(cap, fonts.tick);
@@ -1298,9 +1271,7 @@ cv::Mat line_chart(const std::vector<double>& x, const std::vector<Series>& left
   for (size_t s = 0; s < n_series; ++s) {
     const bool is_left = s < left_axis.size();
     const Series& ser = is_left ? left_axis[s] : right_axis[s - left_axis.size()];
-    auto at = [&](size_t i) {
-      return (is_left ? L.to_pixel(x[i], ser.y[i]) : L.to_pixel_right(x[i], ser.y[i])) - off;
-    };
+    auto at = [&](size_t i) { return (is_left ? L.to_pixel(x[i], ser.y[i]) : L.to_pixel_right(x[i], ser.y[i])) - off; };
     auto ok = [&](size_t i) { return std::isfinite(x[i]) && std::isfinite(ser.y[i]); };
     for (size_t i = 0; i + 1 < x.size(); ++i)
       if (ok(i) && ok(i + 1)) draw_line(roi, at(i), at(i + 1), colours[s], lw);
@@ -1315,8 +1286,7 @@ cv::Mat line_chart(const std::vector<double>& x, const std::vector<Series>& left
 void write_png(const std::filesystem::path& path, const cv::Mat& image) {
   if (image.empty()) throw std::invalid_argument("write_png: empty image for " + path.string());
   std::vector<uchar> buf;
-  if (!cv::imencode(".png", image, buf))
-    throw std::runtime_error("write_png: cannot encode PNG for " + path.string());
+  if (!cv::imencode(".png", image, buf)) throw std::runtime_error("write_png: cannot encode PNG for " + path.string());
   write_file_atomic(path, buf.data(), buf.size());
 }
 

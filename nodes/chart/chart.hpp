@@ -84,8 +84,8 @@ ChartLayout layout_for(const LayoutInput& input, const ChartOptions& options);
 Extent data_extent(MatrixRefF xy, float padding);
 
 // The layout scatter_chart, kde_chart and decision_chart use for these arguments.
-ChartLayout scatter_layout(MatrixRefF xy, const Labels& labels,
-                           const std::vector<std::string>& names, const ChartOptions& options);
+ChartLayout scatter_layout(MatrixRefF xy, const Labels& labels, const std::vector<std::string>& names,
+                           const ChartOptions& options);
 
 // Ticks at 1, 2, 2.5 or 5 × 10^k inside [lo, hi], at most max_ticks of them (at least 2 when
 // the range allows).
@@ -125,8 +125,7 @@ cv::Mat decision_chart(MatrixRefF xy, const Labels& labels, const std::vector<st
 // Each thumbnail (8-bit or float in [0,1]; 1, 3 or 4 channels; any size) scaled to fit thumb×thumb
 // and centred on its point, in index order (later on top), with a border in its label colour.
 cv::Mat atlas_chart(MatrixRefF xy, const std::vector<cv::Mat>& thumbnails, const Labels& labels,
-                    const std::vector<std::string>& names, const ChartOptions& options,
-                    int thumb = 40);
+                    const std::vector<std::string>& names, const ChartOptions& options, int thumb = 40);
 
 struct Series {
   std::string name;

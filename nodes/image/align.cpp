@@ -100,15 +100,12 @@ FaceAligner::FaceAligner(const AlignOptions& options) : opt_(options) {
   if (!(opt_.mouth_weight >= 0)) throw std::invalid_argument("AlignOptions: mouth_weight must be >= 0");
   if (!(opt_.eye_dx > 0 && opt_.eye_dx < 0.5f) || !(opt_.eye_y > 0 && opt_.eye_y < 1) ||
       !(opt_.mouth_y > opt_.eye_y && opt_.mouth_y < 1))
-    throw std::invalid_argument(
-        "AlignOptions: need 0 < eye_dx < 0.5 and 0 < eye_y < mouth_y < 1");
+    throw std::invalid_argument("AlignOptions: need 0 < eye_dx < 0.5 and 0 < eye_y < mouth_y < 1");
   const std::string path = opt_.landmarks_path.empty()
                                ? std::string(LUMAFLOW_DLIB_DATA) + "/shape_predictor_68_face_landmarks.dat"
                                : opt_.landmarks_path;
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw std::runtime_error("landmark model not found: " + path +
-                             " (install the Debian package libdlib-data)");
+  if (!in) throw std::runtime_error("landmark model not found: " + path + " (install the Debian package libdlib-data)");
   auto model = std::make_shared<Model>();
   try {
     dlib::deserialize(model->predictor, in);
@@ -151,8 +148,7 @@ cv::Rect work_region(const cv::Rect& box, cv::Size image_size) {
          cv::Rect(0, 0, image_size.width, image_size.height);
 }
 
-std::vector<cv::Point2f> predict(const dlib::shape_predictor& sp, const cv::Mat& gray,
-                                 const cv::Rect& box_in_gray) {
+std::vector<cv::Point2f> predict(const dlib::shape_predictor& sp, const cv::Mat& gray, const cv::Rect& box_in_gray) {
   const dlib::cv_image<unsigned char> img(gray);
   const dlib::rectangle r(box_in_gray.x, box_in_gray.y, box_in_gray.x + box_in_gray.width - 1,
                           box_in_gray.y + box_in_gray.height - 1);
@@ -265,8 +261,7 @@ AlignedFace FaceAligner::align(const cv::Mat& image, const cv::Rect& box) const 
 
   if (f.landmarks_found) {
     f.transform = estimate_similarity({f.left_eye, f.right_eye, f.mouth},
-                                      {canonical_left_eye(opt_), canonical_right_eye(opt_),
-                                       canonical_mouth(opt_)},
+                                      {canonical_left_eye(opt_), canonical_right_eye(opt_), canonical_mouth(opt_)},
                                       {1.0, 1.0, static_cast<double>(opt_.mouth_weight)});
   } else {
     f.transform = square_transform(box, opt_.size);
@@ -283,8 +278,8 @@ AlignedFace FaceAligner::crop_box(const cv::Mat& image, const cv::Rect& box) con
   const cv::Mat gray = gray_region(image, region);
   AlignedFace f;
   f.transform = square_transform(box, opt_.size);
-  f.gray = warp_from_region(gray, cv::Point2f(static_cast<float>(region.x), static_cast<float>(region.y)),
-                            f.transform, opt_.size);
+  f.gray = warp_from_region(gray, cv::Point2f(static_cast<float>(region.x), static_cast<float>(region.y)), f.transform,
+                            opt_.size);
   return f;
 }
 

@@ -6,8 +6,8 @@
 // landmarks inside the box; the eye centres (mean of points 36–41 / 42–47) and the mouth
 // centre (midpoint of the mouth corners 48, 54 — stable when the mouth opens) are mapped by the
 // least-squares similarity transform (rotation, uniform scale, translation) onto canonical
-// positions in the crop (mouth weighted by mouth_weight). Resampling: the source region is first reduced with INTER_AREA to
-// roughly the output resolution, then warped with INTER_LINEAR (border replicated), so strong
+// positions in the crop (mouth weighted by mouth_weight). Resampling: the source region is first reduced with
+// INTER_AREA to roughly the output resolution, then warped with INTER_LINEAR (border replicated), so strong
 // down-scaling does not alias. Cost: ~1–3 ms per face, dominated by the landmark cascade.
 //
 // "left" is the eye with the smaller x in the image (the subject's right eye).
@@ -46,8 +46,8 @@ struct AlignOptions {
 };
 
 struct AlignedFace {
-  cv::Mat gray;                  // size × size CV_8UC1
-  bool landmarks_found = false;  // false → fell back to a square crop of the box
+  cv::Mat gray;                            // size × size CV_8UC1
+  bool landmarks_found = false;            // false → fell back to a square crop of the box
   cv::Point2f left_eye, right_eye, mouth;  // landmark estimates in source-image pixels
   std::vector<cv::Point2f> landmarks;      // all 68 points, source-image pixels
   cv::Mat transform;                       // 2×3 CV_64F similarity, source → crop
@@ -80,8 +80,8 @@ class FaceAligner {
   std::vector<cv::Point2f> landmarks(const cv::Mat& gray_or_bgr, const cv::Rect& face_box) const;
 
   // Whether eye/mouth positions look like an upright-ish frontal face inside the box.
-  static bool plausible(const cv::Point2f& left_eye, const cv::Point2f& right_eye,
-                        const cv::Point2f& mouth, const cv::Rect& face_box);
+  static bool plausible(const cv::Point2f& left_eye, const cv::Point2f& right_eye, const cv::Point2f& mouth,
+                        const cv::Rect& face_box);
 
   // A box for an image that is already a tight face crop. dlib's predictor was trained on its
   // HOG detector's boxes (brows to chin), so the full crop is inset by inset·side on every side.

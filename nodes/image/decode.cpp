@@ -9,7 +9,9 @@ namespace lumaflow {
 namespace {
 
 uint32_t be16(const uint8_t* p) { return (uint32_t{p[0]} << 8) | p[1]; }
-uint32_t be32(const uint8_t* p) { return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]; }
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
 uint32_t le16(const uint8_t* p) { return uint32_t{p[0]} | (uint32_t{p[1]} << 8); }
 uint32_t le32(const uint8_t* p) { return le16(p) | (le16(p + 2) << 16); }
 
@@ -21,10 +23,19 @@ ImageProbe probe_jpeg(std::span<const uint8_t> b) {
   ImageProbe p{ImageFormat::jpeg, 0, 0};
   size_t i = 2;
   while (i + 4 <= b.size()) {
-    if (b[i] != 0xFF) { ++i; continue; }
+    if (b[i] != 0xFF) {
+      ++i;
+      continue;
+    }
     const uint8_t m = b[i + 1];
-    if (m == 0xFF) { ++i; continue; }
-    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; }
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      i += 2;
+      continue;
+    }
     if (m == 0xD9 || m == 0xDA) break;  // end or start of scan before any frame header
     const uint32_t len = be16(&b[i + 2]);
     const bool sof = (m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC;
@@ -176,7 +187,7 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
   int flags = cv::IMREAD_UNCHANGED;
   if (probe.format == ImageFormat::jpeg) {
     out.reduction = opt.color ? 1 : jpeg_reduction(probe.width, probe.height, opt);
-    flags = opt.color ? cv::IMREAD_COLOR
+    flags = opt.color            ? cv::IMREAD_COLOR
             : out.reduction == 8 ? cv::IMREAD_REDUCED_GRAYSCALE_8
             : out.reduction == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
             : out.reduction == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
@@ -194,7 +205,8 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
   out.source_width = probe.width ? probe.width : static_cast<uint32_t>(out.image.cols * out.reduction);
   out.source_height = probe.height ? probe.height : static_cast<uint32_t>(out.image.rows * out.reduction);
   if (std::min(out.image.cols * out.reduction, out.image.rows * out.reduction) < opt.min_side)
-    throw DecodeError("image too small (" + std::to_string(out.image.cols) + "x" + std::to_string(out.image.rows) + ")");
+    throw DecodeError("image too small (" + std::to_string(out.image.cols) + "x" + std::to_string(out.image.rows) +
+                      ")");
   return out;
 }
 

@@ -35,19 +35,19 @@ struct ImageProbe {
 ImageProbe probe_image(std::span<const uint8_t> bytes);
 
 struct DecodeOptions {
-  int target_size = 128;           // N of the final N×N crop; drives the reduced JPEG decode
-  bool reduced_jpeg = true;        // allow IMREAD_REDUCED_GRAYSCALE_2/4/8 when big enough
-  bool crop = false;               // aspect policy: with crop the short side must cover N
-  double max_megapixels = 100.0;   // refuse images whose header declares more
-  int min_side = 8;                // refuse degenerate images (e.g. 1×1)
-  bool color = false;              // keep colour for JPEG too (face detection on colour frames)
+  int target_size = 128;          // N of the final N×N crop; drives the reduced JPEG decode
+  bool reduced_jpeg = true;       // allow IMREAD_REDUCED_GRAYSCALE_2/4/8 when big enough
+  bool crop = false;              // aspect policy: with crop the short side must cover N
+  double max_megapixels = 100.0;  // refuse images whose header declares more
+  int min_side = 8;               // refuse degenerate images (e.g. 1×1)
+  bool color = false;             // keep colour for JPEG too (face detection on colour frames)
 };
 
 struct DecodedImage {
-  cv::Mat image;                   // CV_8U or CV_16U, 1, 3 or 4 channels (BGR order)
+  cv::Mat image;  // CV_8U or CV_16U, 1, 3 or 4 channels (BGR order)
   ImageFormat format = ImageFormat::unknown;
   uint32_t source_width = 0, source_height = 0;  // as stored in the file
-  int reduction = 1;               // JPEG DCT scale factor used (1, 2, 4 or 8)
+  int reduction = 1;                             // JPEG DCT scale factor used (1, 2, 4 or 8)
 };
 
 DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opt = {});

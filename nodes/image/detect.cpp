@@ -60,8 +60,7 @@ std::string default_cascade_path(DetectorKind kind) {
       return std::string(LUMAFLOW_OPENCV_DATA) + "/haarcascades/haarcascade_frontalface_default.xml";
     case DetectorKind::lbp:
       return std::string(LUMAFLOW_OPENCV_DATA) + "/lbpcascades/lbpcascade_frontalface_improved.xml";
-    case DetectorKind::hog:
-      break;
+    case DetectorKind::hog: break;
   }
   return {};
 }
@@ -115,16 +114,13 @@ class Pool {
 
 std::string read_cascade_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw std::runtime_error("face cascade not found: " + path +
-                             " (install the Debian package opencv-data)");
+  if (!in) throw std::runtime_error("face cascade not found: " + path + " (install the Debian package opencv-data)");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-std::unique_ptr<cv::CascadeClassifier> cascade_from_xml(const std::string& xml,
-                                                       const std::string& path) {
+std::unique_ptr<cv::CascadeClassifier> cascade_from_xml(const std::string& xml, const std::string& path) {
   auto c = std::make_unique<cv::CascadeClassifier>();
   bool ok = false;
   try {
@@ -141,20 +137,13 @@ std::unique_ptr<cv::CascadeClassifier> cascade_from_xml(const std::string& xml,
 
 cv::Mat to_gray(const cv::Mat& image) {
   if (image.empty()) throw std::invalid_argument("FaceDetector::detect: empty image");
-  if (image.depth() != CV_8U)
-    throw std::invalid_argument("FaceDetector::detect: expected an 8-bit image");
+  if (image.depth() != CV_8U) throw std::invalid_argument("FaceDetector::detect: expected an 8-bit image");
   cv::Mat gray;
   switch (image.channels()) {
-    case 1:
-      return image;
-    case 3:
-      cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
-      return gray;
-    case 4:
-      cv::cvtColor(image, gray, cv::COLOR_BGRA2GRAY);
-      return gray;
-    default:
-      throw std::invalid_argument("FaceDetector::detect: expected 1, 3 or 4 channels");
+    case 1: return image;
+    case 3: cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY); return gray;
+    case 4: cv::cvtColor(image, gray, cv::COLOR_BGRA2GRAY); return gray;
+    default: throw std::invalid_argument("FaceDetector::detect: expected 1, 3 or 4 channels");
   }
 }
 
@@ -180,8 +169,7 @@ FaceDetector::FaceDetector(const DetectOptions& options) : impl_(std::make_share
   if (options.min_face < 1) throw std::invalid_argument("DetectOptions: min_face must be >= 1");
   if (!(options.upscale > 0)) throw std::invalid_argument("DetectOptions: upscale must be > 0");
   if (!(options.max_side >= 16)) throw std::invalid_argument("DetectOptions: max_side must be >= 16");
-  if (!(options.scale_factor > 1.0))
-    throw std::invalid_argument("DetectOptions: scale_factor must be > 1");
+  if (!(options.scale_factor > 1.0)) throw std::invalid_argument("DetectOptions: scale_factor must be > 1");
   impl_->opt = options;
   if (options.kind == DetectorKind::hog) {
     const dlib::frontal_face_detector& proto = hog_prototype();
@@ -189,14 +177,13 @@ FaceDetector::FaceDetector(const DetectOptions& options) : impl_(std::make_share
         [&proto] { return std::make_unique<dlib::frontal_face_detector>(proto); });
     impl_->hog_pool->give_back(std::make_unique<dlib::frontal_face_detector>(proto));
   } else {
-    impl_->cascade_path = options.model_path.empty() ? default_cascade_path(options.kind)
-                                                      : options.model_path;
+    impl_->cascade_path = options.model_path.empty() ? default_cascade_path(options.kind) : options.model_path;
     // Keep the XML in memory: later pool engines must not depend on the file still existing.
     auto xml = std::make_shared<const std::string>(read_cascade_file(impl_->cascade_path));
     const std::string path = impl_->cascade_path;
     auto first = cascade_from_xml(*xml, path);  // validates now, not at the first detect()
-    impl_->cascade_pool = std::make_unique<Pool<cv::CascadeClassifier>>(
-        [xml, path] { return cascade_from_xml(*xml, path); });
+    impl_->cascade_pool =
+        std::make_unique<Pool<cv::CascadeClassifier>>([xml, path] { return cascade_from_xml(*xml, path); });
     impl_->cascade_pool->give_back(std::move(first));
   }
 }
@@ -247,15 +234,14 @@ std::vector<Detection> FaceDetector::detect(const cv::Mat& image) const {
     raw.reserve(dets.size());
     for (const auto& d : dets) {
       const auto& r = d.rect;
-      raw.push_back({cv::Rect(static_cast<int>(r.left()), static_cast<int>(r.top()),
-                              static_cast<int>(r.width()), static_cast<int>(r.height())),
+      raw.push_back({cv::Rect(static_cast<int>(r.left()), static_cast<int>(r.top()), static_cast<int>(r.width()),
+                              static_cast<int>(r.height())),
                      static_cast<float>(d.detection_confidence)});
     }
   } else {
     std::vector<cv::Rect> rects;
     std::vector<int> neighbours;
-    const int min_px =
-        std::max(1, static_cast<int>(std::floor(opt.min_face * size_ratio / std::max(sx, sy))));
+    const int min_px = std::max(1, static_cast<int>(std::floor(opt.min_face * size_ratio / std::max(sx, sy))));
     {
       auto engine = impl_->cascade_pool->take();
       engine->detectMultiScale(work, rects, neighbours, opt.scale_factor, opt.min_neighbors, 0,
@@ -286,8 +272,7 @@ std::vector<Detection> FaceDetector::detect(const cv::Mat& image) const {
   return non_max_suppression(std::move(mapped), opt.nms_iou);
 }
 
-std::optional<Detection> detect_in_crop(const FaceDetector& detector, const cv::Mat& crop,
-                                        double pad) {
+std::optional<Detection> detect_in_crop(const FaceDetector& detector, const cv::Mat& crop, double pad) {
   if (crop.empty()) throw std::invalid_argument("detect_in_crop: empty image");
   if (!(pad >= 0)) throw std::invalid_argument("detect_in_crop: pad must be >= 0");
   const int p = static_cast<int>(std::lround(pad * std::max(crop.cols, crop.rows)));

@@ -38,16 +38,17 @@ struct DetectOptions {
   // Cascade XML for haar/lbp; empty = the Debian default under LUMAFLOW_OPENCV_DATA.
   // Ignored for hog (the model is compiled into dlib).
   std::string model_path;
-  int min_face = 40;         // px in the original frame; smaller boxes are dropped
-  double upscale = 2.0;      // > 1 finds smaller faces (HOG's window is 80 px); capped by max_side
-  double max_side = 1280;    // the detection image never exceeds this many px on its long side
-  float nms_iou = 0.3f;      // boxes overlapping a better one by more than this are dropped
-  float min_score = 0.0f;    // back-end specific, see above
-  double scale_factor = 1.1; // cascades: pyramid step
+  int min_face = 40;          // px in the original frame; smaller boxes are dropped
+  double upscale = 2.0;       // > 1 finds smaller faces (HOG's window is 80 px); capped by max_side
+  double max_side = 1280;     // the detection image never exceeds this many px on its long side
+  float nms_iou = 0.3f;       // boxes overlapping a better one by more than this are dropped
+  float min_score = 0.0f;     // back-end specific, see above
+  double scale_factor = 1.1;  // cascades: pyramid step
   // haar/lbp: rescale boxes to the HOG detector's convention (brows to chin, ≈ 0.9 of a tight
   // 150 px tvshow crop). Haar's raw boxes are ~13% larger and higher, LBP's ~26% smaller.
   bool calibrate_boxes = true;
-  int min_neighbors = 5;     // cascades: hits needed to accept a box (OpenCV default 3: 4× the false positives on bbt1–5, same recall)
+  int min_neighbors =
+      5;  // cascades: hits needed to accept a box (OpenCV default 3: 4× the false positives on bbt1–5, same recall)
 };
 
 struct Detection {
@@ -91,7 +92,6 @@ class FaceDetector {
 // crop is otherwise cut by the edge and missed — mapped back to crop coordinates and clipped.
 // nullopt when nothing is found. Such a box is the right input for FaceAligner::align: dlib's
 // landmark model was trained on HOG boxes, and a loose whole-image box biases the landmarks.
-std::optional<Detection> detect_in_crop(const FaceDetector& detector, const cv::Mat& crop,
-                                        double pad = 0.25);
+std::optional<Detection> detect_in_crop(const FaceDetector& detector, const cv::Mat& crop, double pad = 0.25);
 
 }  // namespace lumaflow

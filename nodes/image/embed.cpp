@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "nodes/image/faces.hpp"
 #include "nodes/core/hash.hpp"
+#include "nodes/image/faces.hpp"
 #include "nodes/image/luminance.hpp"
 
 namespace lumaflow {

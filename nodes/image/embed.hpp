@@ -26,20 +26,20 @@ enum class FaceMode { asis, detect, align };
 FaceMode parse_face_mode(const std::string& s);  // asis | detect | align
 const char* face_mode_name(FaceMode m);
 
-using EqualizeMode = Equalize;  // none | hist | clahe (nodes/equalize.hpp)
+using EqualizeMode = Equalize;                      // none | hist | clahe (nodes/equalize.hpp)
 EqualizeMode parse_equalize(const std::string& s);  // none | hist | clahe
 const char* equalize_name(EqualizeMode m);
 
 struct EmbedOptions {
-  int size = 128;                        // N
+  int size = 128;  // N
   Aspect aspect = Aspect::stretch;
-  bool reduced_jpeg = true;              // DCT-scaled JPEG decode when big enough
-  double max_megapixels = 100.0;         // refuse larger images before decoding
+  bool reduced_jpeg = true;       // DCT-scaled JPEG decode when big enough
+  double max_megapixels = 100.0;  // refuse larger images before decoding
   uint64_t max_file_bytes = 256ull << 20;
   FaceMode faces = FaceMode::asis;
   EqualizeMode equalize = EqualizeMode::none;
 
-  Preprocessing preprocessing() const;   // what the store header records
+  Preprocessing preprocessing() const;  // what the store header records
   DecodeOptions decode_options() const;
 };
 
@@ -48,9 +48,9 @@ struct EmbedOptions {
 class FaceTools;
 
 struct FaceCrop {
-  std::vector<uint8_t> pixels;           // N×N luminance
+  std::vector<uint8_t> pixels;  // N×N luminance
   int face_index = 0;
-  std::optional<FaceBox> box;            // in source-frame pixels; absent for whole images
+  std::optional<FaceBox> box;  // in source-frame pixels; absent for whole images
   bool landmarks_found = false;
 };
 
@@ -59,8 +59,8 @@ struct FrameResult {
   ScanEntry entry;
   uint32_t source_width = 0, source_height = 0;
   uint64_t content_hash = 0;
-  std::vector<FaceCrop> faces;           // empty on error or when no face was found
-  std::string error;                     // empty on success
+  std::vector<FaceCrop> faces;  // empty on error or when no face was found
+  std::string error;            // empty on success
   bool ok() const { return error.empty(); }
 };
 
@@ -93,7 +93,8 @@ void run_stage(FrameWork& w, Stage&& stage) {
 RecordInfo record_info(const FrameResult& frame, const FaceCrop& face);
 
 // The whole chain for one file, sequentially.
-FrameResult process_frame(uint64_t seq, const ScanEntry& entry, const EmbedOptions& opt, const FaceTools* tools = nullptr);
+FrameResult process_frame(uint64_t seq, const ScanEntry& entry, const EmbedOptions& opt,
+                          const FaceTools* tools = nullptr);
 
 // Embeds in-memory bytes (classify of a single file, tests).
 FrameResult process_bytes(std::vector<uint8_t> bytes, const std::string& name, const EmbedOptions& opt,

@@ -11,12 +11,8 @@ cv::Mat equalize(const cv::Mat& gray, Equalize mode, double clahe_clip, int clah
   if (gray.type() != CV_8UC1) throw std::invalid_argument("equalize: expected a CV_8UC1 image");
   cv::Mat out;
   switch (mode) {
-    case Equalize::none:
-      out = gray.clone();
-      break;
-    case Equalize::hist:
-      cv::equalizeHist(gray, out);
-      break;
+    case Equalize::none: out = gray.clone(); break;
+    case Equalize::hist: cv::equalizeHist(gray, out); break;
     case Equalize::clahe: {
       if (!(clahe_clip > 0)) throw std::invalid_argument("equalize: clahe_clip must be > 0");
       if (clahe_tile < 1) throw std::invalid_argument("equalize: clahe_tile must be >= 1");
@@ -24,8 +20,7 @@ cv::Mat equalize(const cv::Mat& gray, Equalize mode, double clahe_clip, int clah
       clahe->apply(gray, out);
       break;
     }
-    default:
-      throw std::invalid_argument("equalize: unknown mode");
+    default: throw std::invalid_argument("equalize: unknown mode");
   }
   return out;
 }

@@ -29,7 +29,8 @@ std::vector<uint8_t> flatten(const cv::Mat& gray) {
   if (gray.type() != CV_8UC1) throw std::invalid_argument("flatten: expected an 8-bit single-channel image");
   std::vector<uint8_t> out(static_cast<size_t>(gray.rows) * static_cast<size_t>(gray.cols));
   for (int r = 0; r < gray.rows; ++r)
-    std::copy(gray.ptr<uint8_t>(r), gray.ptr<uint8_t>(r) + gray.cols, out.begin() + static_cast<std::ptrdiff_t>(r) * gray.cols);
+    std::copy(gray.ptr<uint8_t>(r), gray.ptr<uint8_t>(r) + gray.cols,
+              out.begin() + static_cast<std::ptrdiff_t>(r) * gray.cols);
   return out;
 }
 

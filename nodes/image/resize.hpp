@@ -14,7 +14,7 @@
 namespace lumaflow {
 
 enum class Aspect { stretch, crop };
-Aspect parse_aspect(const std::string& s);   // "stretch" | "crop"; throws std::invalid_argument
+Aspect parse_aspect(const std::string& s);  // "stretch" | "crop"; throws std::invalid_argument
 const char* aspect_name(Aspect a);
 
 cv::Mat resize_square(const cv::Mat& gray, int n, Aspect aspect = Aspect::stretch);

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 
 namespace lumaflow {
@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 bool has_image_extension(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   static constexpr const char* kExt[] = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".webp", ".tif", ".tiff"};
   return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* e) { return ext == e; });
 }
@@ -24,11 +25,16 @@ bool is_valid_utf8(const std::string& s) {
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
     size_t len;
-    if (c < 0x80) len = 1;
-    else if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4;
-    else return false;
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+      len = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+      len = 4;
+    else
+      return false;
     if (i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -165,11 +171,14 @@ ScanResult scan_directory(const fs::path& root) {
     ScanEntry e;
     e.path = f.path;
     e.rel = f.folder.empty() ? f.file : f.folder + "/" + f.file;
-    e.label = f.folder.empty() ? -1
-                               : static_cast<int>(std::lower_bound(folders.begin(), folders.end(), f.folder, natural_less) - folders.begin());
+    e.label = f.folder.empty()
+                  ? -1
+                  : static_cast<int>(std::lower_bound(folders.begin(), folders.end(), f.folder, natural_less) -
+                                     folders.begin());
     res.entries.push_back(std::move(e));
   }
-  std::sort(res.problems.begin(), res.problems.end(), [](const Problem& a, const Problem& b) { return a.path < b.path; });
+  std::sort(res.problems.begin(), res.problems.end(),
+            [](const Problem& a, const Problem& b) { return a.path < b.path; });
   if (res.entries.empty()) throw ScanError(root.string() + ": no image files found (expected ROOT/<person>/<image>)");
   return res;
 }

@@ -31,7 +31,8 @@ bool ends_with_ci(const std::string& s, const std::string& suffix) {
 
 // What the watch asks inotify for on every folder. IN_MODIFY only serves the settling of
 // files found by listing a new folder; IN_CREATE only serves new sub-folders.
-constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY | IN_ONLYDIR;
+constexpr uint32_t kMask =
+    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY | IN_ONLYDIR;
 
 // Whether some process has the file open for writing. A read lease is refused (EAGAIN) exactly
 // then. Leases need the file to be ours (or CAP_LEASE) and a local file system; when they are
@@ -40,8 +41,10 @@ bool open_for_writing(const fs::path& p) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return false;
   bool busy = false;
-  if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) ::fcntl(fd, F_SETLEASE, F_UNLCK);
-  else busy = errno == EAGAIN;
+  if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0)
+    ::fcntl(fd, F_SETLEASE, F_UNLCK);
+  else
+    busy = errno == EAGAIN;
   ::close(fd);
   return busy;
 }
@@ -140,11 +143,14 @@ void FolderWatcher::add_tree(const std::string& rel, Found found, std::vector<st
     if (name.empty() || name[0] == '.') continue;
     std::error_code e2;
     if (it->is_symlink(e2) && it->is_directory(e2)) continue;  // no loops through linked folders
-    if (it->is_directory(e2)) children.emplace_back(name, true);
-    else if (it->is_regular_file(e2) && wanted_file(name)) children.emplace_back(name, false);
+    if (it->is_directory(e2))
+      children.emplace_back(name, true);
+    else if (it->is_regular_file(e2) && wanted_file(name))
+      children.emplace_back(name, false);
   }
   if (ec) report_error(dir, "cannot list: " + ec.message());
-  std::sort(children.begin(), children.end(), [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
+  std::sort(children.begin(), children.end(),
+            [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
   for (const auto& [name, is_dir] : children) {
     const std::string child = join(rel, name);
     if (is_dir) {
@@ -152,8 +158,7 @@ void FolderWatcher::add_tree(const std::string& rel, Found found, std::vector<st
       continue;
     }
     switch (found) {
-      case Found::ignore:
-        break;
+      case Found::ignore: break;
       case Found::list:
         if (listed) listed->push_back(child);
         break;
@@ -165,7 +170,8 @@ void FolderWatcher::add_tree(const std::string& rel, Found found, std::vector<st
         [[fallthrough]];  // moved in while still open for writing: wait like a new folder's file
       case Found::settle:
         if (!reported_.count(child) && !settling_.count(child))
-          settling_[child] = {std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.settle_ms), stamp_of(child)};
+          settling_[child] = {std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.settle_ms),
+                              stamp_of(child)};
         break;
     }
   }
@@ -181,7 +187,8 @@ void FolderWatcher::remove_tree(const std::string& rel) {
       ++it;
     }
   }
-  for (auto it = settling_.lower_bound(prefix); it != settling_.end() && it->first.compare(0, prefix.size(), prefix) == 0;)
+  for (auto it = settling_.lower_bound(prefix);
+       it != settling_.end() && it->first.compare(0, prefix.size(), prefix) == 0;)
     it = settling_.erase(it);
 }
 
@@ -245,9 +252,12 @@ void FolderWatcher::handle(int wd, uint32_t mask, const std::string& name) {
   const std::string rel = join(d->second, name);
   if (mask & IN_ISDIR) {
     if (name[0] == '.') return;
-    if (mask & IN_CREATE) add_tree(rel, Found::settle, nullptr);
-    else if (mask & IN_MOVED_TO) add_tree(rel, Found::report, nullptr);
-    else if (mask & (IN_MOVED_FROM | IN_DELETE)) remove_tree(rel);
+    if (mask & IN_CREATE)
+      add_tree(rel, Found::settle, nullptr);
+    else if (mask & IN_MOVED_TO)
+      add_tree(rel, Found::report, nullptr);
+    else if (mask & (IN_MOVED_FROM | IN_DELETE))
+      remove_tree(rel);
     return;
   }
   if (!wanted_file(name)) return;
@@ -311,12 +321,14 @@ std::optional<WatchEvent> FolderWatcher::poll(int timeout_ms) {
       if (waited && now >= deadline) return std::nullopt;
       wait = ceil_ms(deadline - now);
     }
-    for (const auto& [rel, s] : settling_) wait = wait < 0 ? ceil_ms(s.due - now) : std::min(wait, ceil_ms(s.due - now));
+    for (const auto& [rel, s] : settling_)
+      wait = wait < 0 ? ceil_ms(s.due - now) : std::min(wait, ceil_ms(s.due - now));
     for (auto& p : fds) p.revents = 0;
     const int r = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error(std::string("poll failed while watching ") + root_.string() + ": " + std::strerror(errno));
+      throw std::runtime_error(std::string("poll failed while watching ") + root_.string() + ": " +
+                               std::strerror(errno));
     }
     for (size_t i = 1; i < fds.size(); ++i)
       if (fds[i].revents) {

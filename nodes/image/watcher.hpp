@@ -108,11 +108,11 @@ class FolderWatcher {
   int wake_fd_ = -1;
   std::vector<int> stop_fds_;
   std::atomic<bool> stopped_{false};
-  std::unordered_map<int, std::string> dirs_;   // watch descriptor -> folder rel ("" = root)
+  std::unordered_map<int, std::string> dirs_;  // watch descriptor -> folder rel ("" = root)
   std::deque<WatchEvent> ready_;
-  std::map<std::string, Settling> settling_;    // files found in new folders, waiting to settle
+  std::map<std::string, Settling> settling_;       // files found in new folders, waiting to settle
   std::unordered_map<std::string, Stamp> listed_;  // reported by a listing; repeat only if changed
-  std::set<std::string> reported_;             // every file reported this session (for re-listing)
+  std::set<std::string> reported_;                 // every file reported this session (for re-listing)
 };
 
 }  // namespace lumaflow

@@ -24,7 +24,8 @@ double nn1_accuracy(MatrixRefF train, const Labels& ytrain, MatrixRefF test, con
   if (test.rows() == 0) return 0;
   const KnnResult nn = exact_knn(test, train, 1, false, 0);
   int ok = 0;
-  for (Eigen::Index i = 0; i < test.rows(); ++i) ok += ytrain[static_cast<size_t>(nn.indices(i, 0))] == ytest[static_cast<size_t>(i)];
+  for (Eigen::Index i = 0; i < test.rows(); ++i)
+    ok += ytrain[static_cast<size_t>(nn.indices(i, 0))] == ytest[static_cast<size_t>(i)];
   return static_cast<double>(ok) / static_cast<double>(test.rows());
 }
 

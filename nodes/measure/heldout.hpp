@@ -35,8 +35,8 @@ struct HeldoutScores {
   int train = 0, test = 0;
   SpaceScore pca, umap2, umapn;
   double raw_1nn = -1, pca_1nn = 0;  // raw_1nn −1: not computed
-  std::string best;            // the classify space with the highest accuracy
-  double seconds_per_face = 0; // classify() time per test face (pca space)
+  std::string best;                  // the classify space with the highest accuracy
+  double seconds_per_face = 0;       // classify() time per test face (pca space)
 };
 
 // with_raw_1nn: also 1-NN on the raw rows, O(test·train·d) — a minute at 16,000 × 16384-d.

@@ -11,8 +11,8 @@
 #include <stdexcept>
 
 #include "nodes/analysis/dbscan.hpp"
-#include "nodes/measure/heldout.hpp"
 #include "nodes/analysis/pca.hpp"
+#include "nodes/measure/heldout.hpp"
 
 namespace lumaflow {
 namespace {
@@ -54,13 +54,14 @@ RowMatrixF whiten_rows(MatrixRefF x, int components, uint64_t seed, int threads)
 VariantMetrics variant_metrics(MatrixRefF x, const Labels& y, const VariantOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const Eigen::Index n = x.rows();
-  if (static_cast<Eigen::Index>(y.size()) != n) throw std::invalid_argument("variant_metrics: one label per row needed");
+  if (static_cast<Eigen::Index>(y.size()) != n)
+    throw std::invalid_argument("variant_metrics: one label per row needed");
   if (std::any_of(y.begin(), y.end(), [](int l) { return l < 0; }))
     throw std::invalid_argument("variant_metrics: every row needs a label >= 0");
   const auto per = class_counts(y);
   if (per.size() < 2 || n < 4)
-    throw std::invalid_argument("variant_metrics: need at least 2 people and 4 faces, got " + std::to_string(per.size()) +
-                                " and " + std::to_string(n));
+    throw std::invalid_argument("variant_metrics: need at least 2 people and 4 faces, got " +
+                                std::to_string(per.size()) + " and " + std::to_string(n));
 
   VariantMetrics m;
   m.faces = static_cast<int>(n);
@@ -92,7 +93,8 @@ VariantMetrics variant_metrics(MatrixRefF x, const Labels& y, const VariantOptio
   u.threads = opt.threads;
   u.n_neighbors = static_cast<int>(std::min<Eigen::Index>(u.n_neighbors, n - 1));
   m.umap = umap_fit(space, u).embedding;
-  m.svm_kfold_umap2 = n >= opt.folds ? kfold_svm_accuracy(m.umap, y, opt.folds, opt.seed, opt.model.svm, opt.threads) : kNaN;
+  m.svm_kfold_umap2 =
+      n >= opt.folds ? kfold_svm_accuracy(m.umap, y, opt.folds, opt.seed, opt.model.svm, opt.threads) : kNaN;
   const int tk = static_cast<int>(std::min<Eigen::Index>(opt.trust_k, (n - 1) / 2));
   m.trustworthiness = tk >= 1 ? trustworthiness(space, m.umap, tk, opt.threads) : kNaN;
 
@@ -132,11 +134,13 @@ const char* recognizer_name(Recognizer r) {
 double recognizer_accuracy(Recognizer r, MatrixRefF x, int side, const Labels& y, const Split& split) {
   if (side <= 0 || x.cols() != static_cast<Eigen::Index>(side) * side)
     throw std::invalid_argument("recognizer_accuracy: rows must hold side² = " + std::to_string(side) + "² values");
-  if (static_cast<Eigen::Index>(y.size()) != x.rows()) throw std::invalid_argument("recognizer_accuracy: one label per row needed");
+  if (static_cast<Eigen::Index>(y.size()) != x.rows())
+    throw std::invalid_argument("recognizer_accuracy: one label per row needed");
   if (split.test.empty()) return kNaN;
   std::set<int> train_people;
   for (int i : split.train) train_people.insert(y.at(static_cast<size_t>(i)));
-  if (train_people.size() < 2) throw std::invalid_argument("recognizer_accuracy: the training part needs at least 2 people");
+  if (train_people.size() < 2)
+    throw std::invalid_argument("recognizer_accuracy: the training part needs at least 2 people");
 
   auto image = [&](int i) {
     cv::Mat m(side, side, CV_8UC1);

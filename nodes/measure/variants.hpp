@@ -26,8 +26,8 @@
 #include <string>
 
 #include "nodes/analysis/metrics.hpp"
-#include "nodes/model/model.hpp"
 #include "nodes/analysis/umap.hpp"
+#include "nodes/model/model.hpp"
 
 namespace lumaflow {
 
@@ -46,8 +46,8 @@ struct VariantOptions {
 
 struct VariantMetrics {
   int faces = 0, people = 0;
-  int dims = 0;                 // dimension of the measured vectors (d, or k when whitened)
-  float eps = 0;                // suggested DBSCAN eps
+  int dims = 0;   // dimension of the measured vectors (d, or k when whitened)
+  float eps = 0;  // suggested DBSCAN eps
   int clusters = 0;
   double noise_fraction = 0, ari = 0, nmi = 0;
   double loo_1nn = 0;
@@ -55,7 +55,7 @@ struct VariantMetrics {
   double trustworthiness = 0;
   int heldout_train = 0, heldout_test = 0;
   double heldout_umap2_svm = 0, heldout_pca_svm = 0;
-  RowMatrixF umap;              // n×2 UMAP points (for the chart)
+  RowMatrixF umap;  // n×2 UMAP points (for the chart)
   double seconds = 0;
 };
 

@@ -25,8 +25,8 @@ cv::Mat annotate_frame(const cv::Mat& frame, const std::vector<FaceMark>& marks)
     int x = std::clamp(m.box.x, 0, std::max(0, out.cols - ts.width - 4));
     int y = m.box.y - 4 >= ts.height + 4 ? m.box.y - 4 : std::min(out.rows - 4, m.box.y + m.box.height + ts.height + 4);
     cv::rectangle(out, cv::Rect(x, y - ts.height - 3, ts.width + 4, ts.height + base + 4), colour, cv::FILLED);
-    cv::putText(out, m.text, cv::Point(x + 2, y), cv::FONT_HERSHEY_SIMPLEX, 0.6 * scale, cv::Scalar(255, 255, 255), thick,
-                cv::LINE_AA);
+    cv::putText(out, m.text, cv::Point(x + 2, y), cv::FONT_HERSHEY_SIMPLEX, 0.6 * scale, cv::Scalar(255, 255, 255),
+                thick, cv::LINE_AA);
   }
   return out;
 }

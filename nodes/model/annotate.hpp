@@ -10,8 +10,8 @@ namespace lumaflow {
 
 struct FaceMark {
   cv::Rect box;
-  std::string text;   // e.g. "leonard 0.91" or "unknown"
-  int label = -1;     // colour index (chart palette), -1 = grey
+  std::string text;  // e.g. "leonard 0.91" or "unknown"
+  int label = -1;    // colour index (chart palette), -1 = grey
 };
 
 // Returns a BGR copy of `frame` (gray or BGR) with the marks drawn; text stays inside the image.

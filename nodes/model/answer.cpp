@@ -56,7 +56,9 @@ std::string error_json(const std::string& path, const std::string& reason) {
   return j.dump();
 }
 
-std::string answer_csv_header() { return "path,face,label,candidate,confidence,status,distance,umap_x,umap_y,ms,error"; }
+std::string answer_csv_header() {
+  return "path,face,label,candidate,confidence,status,distance,umap_x,umap_y,ms,error";
+}
 
 std::string answer_csv(const Answer& a, const FittedModel& m) {
   char buf[256];

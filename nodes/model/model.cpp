@@ -9,17 +9,17 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <numeric>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "model_generated.h"
-#include "nodes/core/atomic_file.hpp"
-#include "nodes/core/pixels.hpp"
 #include "nodes/analysis/dbscan.hpp"
-#include "nodes/core/hash.hpp"
 #include "nodes/analysis/knn.hpp"
+#include "nodes/core/atomic_file.hpp"
+#include "nodes/core/hash.hpp"
 #include "nodes/core/parallel.hpp"
+#include "nodes/core/pixels.hpp"
 
 namespace lumaflow {
 
@@ -71,8 +71,8 @@ std::vector<float> nearest_same_person(MatrixRefF z, const Labels& y) {
 }
 
 // Per-person nearest distances of one reduced row to the training set: (nearest, ratio).
-std::pair<float, float> person_distances(const RowMatrixF& reduced, const Labels& labels, int people,
-                                         const float* row, Eigen::Index skip, Eigen::VectorXf& dist) {
+std::pair<float, float> person_distances(const RowMatrixF& reduced, const Labels& labels, int people, const float* row,
+                                         Eigen::Index skip, Eigen::VectorXf& dist) {
   const Eigen::Map<const Eigen::RowVectorXf> z(row, reduced.cols());
   dist = (reduced.rowwise() - z).rowwise().norm();
   std::vector<float> best(static_cast<size_t>(people), std::numeric_limits<float>::infinity());
@@ -114,7 +114,8 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
     if (l < 0) throw std::invalid_argument("fit: every training face needs a label (folder)");
     classes.insert(l);
   }
-  if (classes.size() < 2) throw std::invalid_argument("fit: need at least 2 people, got " + std::to_string(classes.size()));
+  if (classes.size() < 2)
+    throw std::invalid_argument("fit: need at least 2 people, got " + std::to_string(classes.size()));
   if (n < 4) throw std::invalid_argument("fit: need at least 4 faces, got " + std::to_string(n));
   FittedModel m;
   m.train_labels = y;
@@ -331,8 +332,8 @@ UmapModel get_umap(const fb::Umap* u, const std::string& path) {
   m.b = u->b();
   m.data = get_matrix(u->data(), "UMAP data", path);
   m.embedding = get_matrix(u->embedding(), "UMAP embedding", path);
-  if (m.embedding.rows() != m.data.rows() || m.embedding.cols() != m.options.n_components || m.options.n_neighbors < 1 ||
-      m.options.n_neighbors > m.data.rows())
+  if (m.embedding.rows() != m.data.rows() || m.embedding.cols() != m.options.n_components ||
+      m.options.n_neighbors < 1 || m.options.n_neighbors > m.data.rows())
     throw ModelError(path + ": damaged model (UMAP sizes disagree)");
   return m;
 }
@@ -455,8 +456,9 @@ FittedModel load_model(const std::filesystem::path& path) {
             m.umap2.data.rows() == n && m.knn_k >= 1 && m.knn_k <= n && !m.labels.empty() &&
             (m.space != ClassifySpace::umapN || m.umapn.has_value());
   for (int l : m.train_labels) ok = ok && l >= 0 && static_cast<size_t>(l) < m.labels.size();
-  const int svm_dims = m.space == ClassifySpace::pca ? static_cast<int>(k) : m.space == ClassifySpace::umap2 ? 2
-                                                                          : (m.umapn ? m.umapn->options.n_components : -1);
+  const int svm_dims = m.space == ClassifySpace::pca     ? static_cast<int>(k)
+                       : m.space == ClassifySpace::umap2 ? 2
+                                                         : (m.umapn ? m.umapn->options.n_components : -1);
   ok = ok && m.svm.dims() == svm_dims;
   if (!ok) throw ModelError(where + ": damaged model (sections disagree in size)");
   return m;

@@ -26,11 +26,11 @@
 #include <string>
 #include <vector>
 
-#include "nodes/core/matrix.hpp"
 #include "nodes/analysis/pca.hpp"
-#include "nodes/store/store.hpp"
 #include "nodes/analysis/svm.hpp"
 #include "nodes/analysis/umap.hpp"
+#include "nodes/core/matrix.hpp"
+#include "nodes/store/store.hpp"
 
 namespace lumaflow {
 
@@ -45,17 +45,17 @@ ClassifySpace parse_classify_space(const std::string& s);  // pca | umap2 | umap
 const char* classify_space_name(ClassifySpace s);
 
 struct ModelOptions {
-  int pca_components = 100;          // clamped to min(n − 1, d)
-  bool whiten = false;               // PCA-whitened reduced space (eigenfaces with unit variance)
-  UmapOptions umap;                  // the 2-D placement (n_components forced to 2)
-  int umapn_components = 8;          // UMAP dimension for ClassifySpace::umapN
+  int pca_components = 100;  // clamped to min(n − 1, d)
+  bool whiten = false;       // PCA-whitened reduced space (eigenfaces with unit variance)
+  UmapOptions umap;          // the 2-D placement (n_components forced to 2)
+  int umapn_components = 8;  // UMAP dimension for ClassifySpace::umapN
   ClassifySpace space = ClassifySpace::pca;
-  SvmOptions svm;                    // C 1, gamma "scale" (computed in the classify space)
-  int knn_k = 5;                     // neighbours reported per face
-  float open_set_percentile = 99.f;  // of within-person nearest-neighbour distances
-  float open_set_margin = 1.15f;     // distance threshold = percentile × margin
+  SvmOptions svm;                           // C 1, gamma "scale" (computed in the classify space)
+  int knn_k = 5;                            // neighbours reported per face
+  float open_set_percentile = 99.f;         // of within-person nearest-neighbour distances
+  float open_set_margin = 1.15f;            // distance threshold = percentile × margin
   float open_set_ratio_percentile = 97.0f;  // of training nearest/second-person ratios
-  int min_faces = 5;                 // DBSCAN minPts among unknown faces (a proposed identity)
+  int min_faces = 5;                        // DBSCAN minPts among unknown faces (a proposed identity)
   uint64_t seed = 42;
   int threads = 0;
 };
@@ -63,23 +63,23 @@ struct ModelOptions {
 struct FittedModel {
   Preprocessing prep;
   uint64_t store_hash = 0;
-  std::vector<std::string> labels;       // label index -> name
+  std::vector<std::string> labels;  // label index -> name
   Labels train_labels;
   std::vector<std::string> train_paths;
   PcaModel pca;
   bool whiten = false;
-  RowMatrixF reduced;                    // n × k training vectors in the reduced space
+  RowMatrixF reduced;  // n × k training vectors in the reduced space
   UmapModel umap2;
   std::optional<UmapModel> umapn;
   ClassifySpace space = ClassifySpace::pca;
   SvmClassifier svm;
   int knn_k = 5;
   float open_set_threshold = 0;
-  float open_set_ratio = 1;              // nearest/second-person distance ratio above this -> unknown
+  float open_set_ratio = 1;  // nearest/second-person distance ratio above this -> unknown
   float open_set_percentile = 99.f;
   int min_faces = 5;
-  float unknown_eps = 0;                 // DBSCAN eps among unknowns (reduced space)
-  Labels dbscan_labels;                  // DBSCAN of the training set (reduced space, unknown_eps)
+  float unknown_eps = 0;  // DBSCAN eps among unknowns (reduced space)
+  Labels dbscan_labels;   // DBSCAN of the training set (reduced space, unknown_eps)
   float dbscan_eps = 0;
   float heldout_accuracy = -1;
 
@@ -89,18 +89,18 @@ struct FittedModel {
 };
 
 struct Neighbor {
-  int index = -1;       // training face
+  int index = -1;  // training face
   int label = -1;
-  float distance = 0;   // Euclidean, reduced space
+  float distance = 0;  // Euclidean, reduced space
 };
 
 struct Classification {
-  int label = -1;               // predicted person (index into labels); valid even when unknown
-  float confidence = 0;         // SVM confidence in [0, 1]
-  bool known = false;           // false: farther than the open-set threshold from every training face
-  float nearest = 0;            // distance to the nearest training face (reduced space)
-  float ratio = 0;              // nearest-person / second-nearest-person distance
-  float umap_x = 0, umap_y = 0; // 2-D UMAP position
+  int label = -1;                // predicted person (index into labels); valid even when unknown
+  float confidence = 0;          // SVM confidence in [0, 1]
+  bool known = false;            // false: farther than the open-set threshold from every training face
+  float nearest = 0;             // distance to the nearest training face (reduced space)
+  float ratio = 0;               // nearest-person / second-nearest-person distance
+  float umap_x = 0, umap_y = 0;  // 2-D UMAP position
   std::vector<Neighbor> neighbors;
 };
 

@@ -8,14 +8,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "nodes/core/atomic_file.hpp"
 #include "nodes/analysis/dbscan.hpp"
+#include "nodes/core/atomic_file.hpp"
 #include "nodes/model/model.hpp"
 
 namespace lumaflow {
@@ -62,7 +62,6 @@ json read_sidecar(const fs::path& p) {
   return j;
 }
 
-
 }  // namespace
 
 OpenSetParams open_set_params(const FittedModel& model) {
@@ -74,7 +73,8 @@ OpenSetParams open_set_params(const FittedModel& model) {
   return p;
 }
 
-UnknownTracker::UnknownTracker(const OpenSetParams& params, fs::path sidecar) : params_(params), sidecar_(std::move(sidecar)) {
+UnknownTracker::UnknownTracker(const OpenSetParams& params, fs::path sidecar)
+    : params_(params), sidecar_(std::move(sidecar)) {
   if (!(params_.eps > 0) || !std::isfinite(params_.eps))
     throw std::invalid_argument("open set: eps must be a positive number (the model's unknown_eps)");
   if (params_.min_pts < 1) throw std::invalid_argument("open set: min_pts must be >= 1");
@@ -84,7 +84,9 @@ UnknownTracker::UnknownTracker(const OpenSetParams& params, fs::path sidecar) : 
   if (!sidecar_.empty() && fs::exists(sidecar_, ec)) load();
 }
 
-fs::path UnknownTracker::sidecar_for(const fs::path& model_path) { return fs::path(model_path.string() + ".identities.json"); }
+fs::path UnknownTracker::sidecar_for(const fs::path& model_path) {
+  return fs::path(model_path.string() + ".identities.json");
+}
 
 void UnknownTracker::load() {
   const Stamp st = stamp_of(sidecar_);
@@ -228,7 +230,10 @@ void UnknownTracker::save() {
   json j;
   j["format"] = kFormat;
   j["version"] = kVersion;
-  j["model"] = {{"store_hash", hex64(params_.model_key)}, {"dims", params_.dims}, {"eps", params_.eps}, {"min_pts", params_.min_pts}};
+  j["model"] = {{"store_hash", hex64(params_.model_key)},
+                {"dims", params_.dims},
+                {"eps", params_.eps},
+                {"min_pts", params_.min_pts}};
   j["next_id"] = next_id_;
   json ids = json::array();
   for (const auto& i : identities_)
@@ -254,7 +259,8 @@ void UnknownTracker::save() {
 std::string relabel_identity(const fs::path& sidecar, const std::string& which, const std::string& name) {
   std::error_code ec;
   if (!fs::exists(sidecar, ec))
-    throw std::runtime_error(sidecar.string() + ": no proposed identities yet (run `lumaflow watch` with this model first)");
+    throw std::runtime_error(sidecar.string() +
+                             ": no proposed identities yet (run `lumaflow watch` with this model first)");
   if (name.empty()) throw std::runtime_error("the new name must not be empty");
   json j = read_sidecar(sidecar);
   if (!j.contains("identities") || !j["identities"].is_array())

@@ -43,18 +43,18 @@ namespace lumaflow {
 struct FittedModel;
 
 struct OpenSetParams {
-  float eps = 0;          // DBSCAN radius in the reduced space (model.unknown_eps), > 0
-  int min_pts = 5;        // DBSCAN min_pts, the face itself included (model.min_faces), >= 1
-  int dims = 0;           // reduced dimension k
-  uint64_t model_key = 0; // identifies the model (its store hash)
+  float eps = 0;           // DBSCAN radius in the reduced space (model.unknown_eps), > 0
+  int min_pts = 5;         // DBSCAN min_pts, the face itself included (model.min_faces), >= 1
+  int dims = 0;            // reduced dimension k
+  uint64_t model_key = 0;  // identifies the model (its store hash)
 };
 
 OpenSetParams open_set_params(const FittedModel& model);
 
 struct ProposedIdentity {
-  int id = 0;             // 1, 2, ... in order of creation
-  std::string key;        // "new-<id>"
-  std::string name;       // user-chosen; empty until relabelled
+  int id = 0;        // 1, 2, ... in order of creation
+  std::string key;   // "new-<id>"
+  std::string name;  // user-chosen; empty until relabelled
   const std::string& display() const { return name.empty() ? key : name; }
 };
 
@@ -89,10 +89,10 @@ class UnknownTracker {
 
   OpenSetParams params_;
   std::filesystem::path sidecar_;
-  RowMatrixF vectors_;              // n × dims, grown by doubling
+  RowMatrixF vectors_;  // n × dims, grown by doubling
   std::vector<std::string> paths_;
   std::vector<int> faces_;
-  std::vector<int> assigned_;       // identity id per unknown, 0 = none
+  std::vector<int> assigned_;  // identity id per unknown, 0 = none
   std::vector<ProposedIdentity> identities_;
   int next_id_ = 1;
   bool dirty_ = false;

@@ -28,8 +28,14 @@ uint64_t records_checksum(const std::vector<const RecordInfo*>& infos, const std
   for (size_t i = 0; i < infos.size(); ++i) {
     const RecordInfo& r = *infos[i];
     h = hash_string(r.path, h);
-    const int64_t fields[] = {r.label, r.source_width, r.source_height, r.face_index, r.landmarks_found,
-                              r.box ? r.box->x : -1, r.box ? r.box->y : -1, r.box ? r.box->width : -1,
+    const int64_t fields[] = {r.label,
+                              r.source_width,
+                              r.source_height,
+                              r.face_index,
+                              r.landmarks_found,
+                              r.box ? r.box->x : -1,
+                              r.box ? r.box->y : -1,
+                              r.box ? r.box->width : -1,
                               r.box ? r.box->height : -1};
     for (int64_t f : fields) h = mix64(h ^ static_cast<uint64_t>(f));
     h = mix64(h ^ r.content_hash);
@@ -49,8 +55,8 @@ flatbuffers::Offset<fb::Header> build_header(flatbuffers::FlatBufferBuilder& b, 
 
 // Serialises one segment (size-prefixed) into `out`.
 void build_segment(const StoreHeader* header, const std::vector<std::string>& new_labels,
-                   const std::vector<const RecordInfo*>& infos, const std::vector<const uint8_t*>& pixels,
-                   size_t dims, std::vector<uint8_t>& out) {
+                   const std::vector<const RecordInfo*>& infos, const std::vector<const uint8_t*>& pixels, size_t dims,
+                   std::vector<uint8_t>& out) {
   flatbuffers::FlatBufferBuilder b(1024 + infos.size() * (dims + 128));
   std::vector<flatbuffers::Offset<fb::Record>> recs;
   recs.reserve(infos.size());
@@ -117,8 +123,7 @@ std::vector<uint8_t> read_file(const std::filesystem::path& path) {
   if (size < 0) throw StoreError(where(path) + ": cannot read store");
   in.seekg(0);
   std::vector<uint8_t> data(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(data.data()), size))
-    throw StoreError(where(path) + ": read failed");
+  if (size > 0 && !in.read(reinterpret_cast<char*>(data.data()), size)) throw StoreError(where(path) + ": read failed");
   return data;
 }
 
@@ -158,9 +163,7 @@ int EmbeddingStore::label_index(const std::string& name) {
   return static_cast<int>(header_.labels.size() - 1);
 }
 
-RowMatrixF EmbeddingStore::matrix() const {
-  return pixel_rows(pixels_.data(), size(), dims());
-}
+RowMatrixF EmbeddingStore::matrix() const { return pixel_rows(pixels_.data(), size(), dims()); }
 
 Labels EmbeddingStore::labels() const {
   Labels out;
@@ -339,9 +342,7 @@ int StoreAppender::label_index(const std::string& name) {
   return static_cast<int>(labels_.size() - 1);
 }
 
-void StoreAppender::add(RecordInfo info, const uint8_t* px, size_t count) {
-  pending_.add(std::move(info), px, count);
-}
+void StoreAppender::add(RecordInfo info, const uint8_t* px, size_t count) { pending_.add(std::move(info), px, count); }
 
 void StoreAppender::flush() {
   if (pending_.empty() && labels_written_ == labels_.size()) return;

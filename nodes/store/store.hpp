@@ -99,8 +99,8 @@ class EmbeddingStore {
 
 struct LoadReport {
   size_t segments = 0;
-  size_t bytes_ok = 0;                 // length of the intact prefix
-  std::optional<std::string> damage;   // what was wrong with the tail, with its offset
+  size_t bytes_ok = 0;                // length of the intact prefix
+  std::optional<std::string> damage;  // what was wrong with the tail, with its offset
 };
 
 // Loads and verifies a store. Throws StoreError (with the path) when the file is missing,

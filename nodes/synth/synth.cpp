@@ -73,8 +73,8 @@ cv::Scalar opaque(const cv::Scalar& c) { return cv::Scalar(c[0], c[1], c[2], 255
 
 using Poly = std::vector<cv::Point2d>;  // face-local coordinates, units of the crop side
 
-Poly ellipse_poly(double cx, double cy, double a, double b, double angle_deg = 0, double t0 = 0,
-                  double t1 = 360, int n = 72) {
+Poly ellipse_poly(double cx, double cy, double a, double b, double angle_deg = 0, double t0 = 0, double t1 = 360,
+                  int n = 72) {
   Poly p;
   const double ang = angle_deg * kPi / 180, ca = std::cos(ang), sa = std::sin(ang);
   for (int i = 0; i <= n; ++i) {
@@ -92,7 +92,12 @@ class Painter {
   static constexpr int kShift = 4;  // sub-pixel bits for OpenCV's fixed-point drawing
 
   Painter(cv::Mat& img, double px_per_unit, double cx, double cy, double rot_deg)
-      : img_(img), s_(px_per_unit), cx_(cx), cy_(cy), c_(std::cos(rot_deg * kPi / 180)), sn_(std::sin(rot_deg * kPi / 180)) {}
+      : img_(img),
+        s_(px_per_unit),
+        cx_(cx),
+        cy_(cy),
+        c_(std::cos(rot_deg * kPi / 180)),
+        sn_(std::sin(rot_deg * kPi / 180)) {}
 
   cv::Point px(const cv::Point2d& p) const {
     const double x = cx_ + s_ * (c_ * p.x - sn_ * p.y), y = cy_ + s_ * (sn_ * p.x + c_ * p.y);
@@ -158,8 +163,8 @@ Poly hair_back(const SynthIdentity& id, double bottom) {
   return p;
 }
 
-void paint_face(cv::Mat& canvas, const SynthIdentity& id, const SynthVariation& var, double px_per_unit,
-                double cx, double cy) {
+void paint_face(cv::Mat& canvas, const SynthIdentity& id, const SynthVariation& var, double px_per_unit, double cx,
+                double cy) {
   Painter P(canvas, px_per_unit * var.scale, cx, cy, var.rotation_deg);
   const cv::Scalar skin = id.skin, dark_skin = shade(id.skin, 0.8), line = shade(id.skin, 0.45);
   const cv::Scalar hair = id.hair;
@@ -173,17 +178,22 @@ void paint_face(cv::Mat& canvas, const SynthIdentity& id, const SynthVariation& 
   P.fill({{-nw, id.face_h * 0.5}, {nw, id.face_h * 0.5}, {nw * 1.1, id.face_h + 0.16}, {-nw * 1.1, id.face_h + 0.16}},
          dark_skin);
   P.ellipse(0, id.face_h + 0.14, nw * 1.25, 0.05, var.clothes);  // collar line hides the neck base
-  if (id.hair_style == 1) {  // long hair falls over the shoulders in front
-    P.fill({{-id.face_w - 0.05, 0.0}, {-id.face_w + 0.02, 0.0}, {-id.face_w + 0.0, id.face_h + 0.14},
+  if (id.hair_style == 1) {                                      // long hair falls over the shoulders in front
+    P.fill({{-id.face_w - 0.05, 0.0},
+            {-id.face_w + 0.02, 0.0},
+            {-id.face_w + 0.0, id.face_h + 0.14},
             {-id.face_w - 0.07, id.face_h + 0.12}},
            hair);
-    P.fill({{id.face_w + 0.05, 0.0}, {id.face_w - 0.02, 0.0}, {id.face_w - 0.0, id.face_h + 0.14},
+    P.fill({{id.face_w + 0.05, 0.0},
+            {id.face_w - 0.02, 0.0},
+            {id.face_w - 0.0, id.face_h + 0.14},
             {id.face_w + 0.07, id.face_h + 0.12}},
            hair);
   }
 
   // Ears, face.
-  for (int s : {-1, 1}) P.ellipse(s * id.face_w * 0.97, id.eye_y + 0.04, id.ear_size * 0.55, id.ear_size, shade(skin, 0.9));
+  for (int s : {-1, 1})
+    P.ellipse(s * id.face_w * 0.97, id.eye_y + 0.04, id.ear_size * 0.55, id.ear_size, shade(skin, 0.9));
   P.fill(face_outline(id), skin);
   // Soft cheek colour.
   for (int s : {-1, 1})
@@ -197,7 +207,8 @@ void paint_face(cv::Mat& canvas, const SynthIdentity& id, const SynthVariation& 
     case 2: P.fill(hair_cap(id, 0.03, true), hair); break;
     case 3:
       for (int s : {-1, 1}) P.ellipse(s * id.face_w * 0.96, id.eye_y - 0.05, 0.028, 0.075, hair, s * 8.0);
-      P.ellipse(-id.face_w * 0.25, -id.face_h * 0.72, id.face_w * 0.2, id.face_h * 0.08, lerp(skin, {255, 255, 255}, 0.25), -20);
+      P.ellipse(-id.face_w * 0.25, -id.face_h * 0.72, id.face_w * 0.2, id.face_h * 0.08,
+                lerp(skin, {255, 255, 255}, 0.25), -20);
       break;
     case 4: {
       P.fill(hair_cap(id, 0.02, false), hair);
@@ -379,15 +390,16 @@ void paint_clutter(cv::Mat& frame, Rng& r) {
         for (int b = 0, x = rect.x; b < 5 && x < rect.x + rect.width; ++b) {
           const int bw = std::max(2, static_cast<int>(rect.width * r.uniform(0.08, 0.2)));
           const int bh = std::max(2, static_cast<int>(rect.height * r.uniform(0.3, 0.8)));
-          cv::rectangle(frame, cv::Rect(x, sy - bh, bw, bh), cv::Scalar(r.uniform(20, 235), r.uniform(20, 235), r.uniform(20, 235)),
-                        cv::FILLED);
+          cv::rectangle(frame, cv::Rect(x, sy - bh, bw, bh),
+                        cv::Scalar(r.uniform(20, 235), r.uniform(20, 235), r.uniform(20, 235)), cv::FILLED);
           x += bw + std::max(1, bw / 4);
         }
         break;
       }
       case 3:  // lamp / clock
         cv::circle(frame, {cx, cy}, std::max(2, std::min(iw, ih) / 2), c, cv::FILLED, cv::LINE_AA);
-        cv::circle(frame, {cx, cy}, std::max(2, std::min(iw, ih) / 2), shade(c, 0.5), std::max(1, h / 300), cv::LINE_AA);
+        cv::circle(frame, {cx, cy}, std::max(2, std::min(iw, ih) / 2), shade(c, 0.5), std::max(1, h / 300),
+                   cv::LINE_AA);
         break;
       default: {  // furniture block on the floor
         const cv::Rect f(cx - iw, floor_y - ih / 2, std::max(2, 2 * iw), std::max(2, ih / 2 + h / 20));
@@ -434,7 +446,8 @@ cv::Mat compose_scene(uint64_t scene_seed, int width, int height, const std::vec
       uchar* dst = roi.ptr<uchar>(y);
       for (int x = 0; x < tile.cols; ++x) {
         const int a = src[x * 4 + 3];
-        for (int k = 0; k < 3; ++k) dst[x * 3 + k] = static_cast<uchar>((src[x * 4 + k] * a + dst[x * 3 + k] * (255 - a) + 127) / 255);
+        for (int k = 0; k < 3; ++k)
+          dst[x * 3 + k] = static_cast<uchar>((src[x * 4 + k] * a + dst[x * 3 + k] * (255 - a) + 127) / 255);
       }
     }
   }
@@ -478,7 +491,7 @@ SynthIdentity make_identity(uint64_t seed, int index) {
   const double tone = r.uniform();
   id.skin = jitter(r, lerp(cv::Scalar(195, 212, 245), cv::Scalar(55, 80, 125), tone), 10);
   id.lip = cv::Scalar(id.skin[0] * 0.72, id.skin[1] * 0.62, std::min(255.0, id.skin[2] * 0.92 + 15));
-  static const cv::Scalar hairs[] = {{25, 25, 30},  {30, 45, 70},   {40, 70, 110},
+  static const cv::Scalar hairs[] = {{25, 25, 30},   {30, 45, 70},  {40, 70, 110},
                                      {90, 165, 210}, {35, 70, 165}, {165, 168, 170}};
   id.hair = jitter(r, hairs[r.below(6)], 12);
   id.hair_style = r.below(6);
@@ -555,7 +568,8 @@ SynthSummary write_synthetic_set(const std::filesystem::path& out, const SynthOp
     dirs.push_back(out / sum.labels.back());
     std::error_code ec;
     std::filesystem::create_directories(dirs.back(), ec);
-    if (ec) throw std::runtime_error("write_synthetic_set: cannot create " + dirs.back().string() + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("write_synthetic_set: cannot create " + dirs.back().string() + ": " + ec.message());
   }
   std::vector<SynthIdentity> ids;
   for (int p = 0; p < opt.identities; ++p) ids.push_back(make_identity(opt.seed, p));
@@ -580,7 +594,8 @@ SynthSummary write_synthetic_set(const std::filesystem::path& out, const SynthOp
       img = draw_face(ids[static_cast<size_t>(p)], make_variation(opt.seed, p, m, opt.variation), opt.size);
     }
     const bool jpeg = m % 2 == 0;
-    const std::filesystem::path path = dirs[static_cast<size_t>(p)] / (numbered("img_", m, opt.per, 3) + (jpeg ? ".jpg" : ".png"));
+    const std::filesystem::path path =
+        dirs[static_cast<size_t>(p)] / (numbered("img_", m, opt.per, 3) + (jpeg ? ".jpg" : ".png"));
     std::vector<uchar> bytes;
     const std::vector<int> params = jpeg ? std::vector<int>{cv::IMWRITE_JPEG_QUALITY, opt.jpeg_quality}
                                          : std::vector<int>{cv::IMWRITE_PNG_COMPRESSION, 3};

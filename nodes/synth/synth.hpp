@@ -24,35 +24,35 @@ namespace lumaflow {
 
 // Lengths are fractions of the image side (face crop) unless stated.
 struct SynthIdentity {
-  double face_w = 0.28, face_h = 0.36;    // face ellipse half-axes
-  double jaw = 0.3;                        // 0 round … 1 pointed chin
-  double eye_spacing = 0.22;               // between eye centres
-  double eye_w = 0.05, eye_h = 0.03;       // eye half-axes
-  double eye_y = -0.04;                    // eye line below (+) / above (−) the face centre
-  double iris = 0.6;                       // iris radius / eye_h
-  cv::Scalar iris_colour{90, 60, 30};      // BGR
+  double face_w = 0.28, face_h = 0.36;                             // face ellipse half-axes
+  double jaw = 0.3;                                                // 0 round … 1 pointed chin
+  double eye_spacing = 0.22;                                       // between eye centres
+  double eye_w = 0.05, eye_h = 0.03;                               // eye half-axes
+  double eye_y = -0.04;                                            // eye line below (+) / above (−) the face centre
+  double iris = 0.6;                                               // iris radius / eye_h
+  cv::Scalar iris_colour{90, 60, 30};                              // BGR
   double brow_thickness = 0.014, brow_lift = 0.05, brow_tilt = 0;  // tilt in degrees, + = frown
   double nose_len = 0.1, nose_w = 0.05;
   double mouth_w = 0.09, mouth_h = 0.025, mouth_curve = 0.015, mouth_y = 0.17;  // curve > 0: smile
   cv::Scalar skin{150, 180, 220}, lip{110, 110, 190}, hair{40, 50, 60};
-  int hair_style = 0;                      // 0 short, 1 long, 2 fringe/bob, 3 bald, 4 curly, 5 spiky
-  double hairline = 0.5;                   // hairline height as a fraction of face_h above centre
+  int hair_style = 0;     // 0 short, 1 long, 2 fringe/bob, 3 bald, 4 curly, 5 spiky
+  double hairline = 0.5;  // hairline height as a fraction of face_h above centre
   bool glasses = false, beard = false;
   double ear_size = 0.05;
 };
 
 struct SynthVariation {
-  double shift_x = 0, shift_y = 0;         // fraction of the side (±0.08)
-  double rotation_deg = 0;                 // ±12
-  double scale = 1;                        // 0.9 … 1.1
-  double light_angle = 0;                  // radians, direction the light comes from
-  double light_strength = 0;               // gain ramp 0 … 0.3: ±strength from the lit to the dark edge
-  double brightness = 0;                   // additive, 8-bit levels (±15)
-  double noise_sigma = 0;                  // Gaussian sensor noise, 8-bit levels (1 … 6)
-  double mouth_curve_delta = 0;            // added to the identity's mouth curve (expression)
-  double eye_open = 1;                     // 1 open … 0 closed
-  cv::Scalar background{200, 200, 200};    // backdrop BGR
-  cv::Scalar clothes{120, 80, 60};         // shirt BGR
+  double shift_x = 0, shift_y = 0;       // fraction of the side (±0.08)
+  double rotation_deg = 0;               // ±12
+  double scale = 1;                      // 0.9 … 1.1
+  double light_angle = 0;                // radians, direction the light comes from
+  double light_strength = 0;             // gain ramp 0 … 0.3: ±strength from the lit to the dark edge
+  double brightness = 0;                 // additive, 8-bit levels (±15)
+  double noise_sigma = 0;                // Gaussian sensor noise, 8-bit levels (1 … 6)
+  double mouth_curve_delta = 0;          // added to the identity's mouth curve (expression)
+  double eye_open = 1;                   // 1 open … 0 closed
+  cv::Scalar background{200, 200, 200};  // backdrop BGR
+  cv::Scalar clothes{120, 80, 60};       // shirt BGR
   uint64_t noise_seed = 0;
 };
 
@@ -72,12 +72,12 @@ cv::Mat draw_face(const SynthIdentity& id, const SynthVariation& var, int size);
 cv::Mat draw_scene(uint64_t seed, int width, int height, int faces, std::vector<cv::Rect>* boxes = nullptr);
 
 struct SynthOptions {
-  int identities = 8;      // people (folders)
-  int per = 20;            // images per person
-  int size = 160;          // crop side in pixels; with scenes: frame width (height = size·9/16)
+  int identities = 8;  // people (folders)
+  int per = 20;        // images per person
+  int size = 160;      // crop side in pixels; with scenes: frame width (height = size·9/16)
   uint64_t seed = 42;
   int jpeg_quality = 90;
-  bool scenes = false;     // full frames: the folder's person plus 0–2 others, instead of crops
+  bool scenes = false;  // full frames: the folder's person plus 0–2 others, instead of crops
   // Scales the per-image perturbations (make_variation's amount). Leave-one-out 1-NN on 40×10
   // crops in 128² gray (seed 42): 0.24 at 1.0, 0.35 at 0.75, 0.54 at 0.5, 0.82 at 0.25 —
   // framing dominates pixel distances. (orl, aligned real photos: 0.97.)

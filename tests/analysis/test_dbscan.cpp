@@ -62,7 +62,8 @@ Labels reference_dbscan(const RowMatrixF& x, float eps, int min_pts, bool normal
     for (int j = 0; j < n; ++j)
       if ((d.row(i) - d.row(j)).squaredNorm() <= e * e) nb[static_cast<size_t>(i)].push_back(j);
   std::vector<bool> core(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) core[static_cast<size_t>(i)] = static_cast<int>(nb[static_cast<size_t>(i)].size()) >= min_pts;
+  for (int i = 0; i < n; ++i)
+    core[static_cast<size_t>(i)] = static_cast<int>(nb[static_cast<size_t>(i)].size()) >= min_pts;
   Labels comp(static_cast<size_t>(n), -1);
   int next = 0;
   for (int s = 0; s < n; ++s) {
@@ -86,7 +87,8 @@ Labels reference_dbscan(const RowMatrixF& x, float eps, int min_pts, bool normal
     if (core[static_cast<size_t>(i)]) continue;
     int best = -1;
     for (int r : nb[static_cast<size_t>(i)])
-      if (core[static_cast<size_t>(r)] && (best == -1 || comp[static_cast<size_t>(r)] < best)) best = comp[static_cast<size_t>(r)];
+      if (core[static_cast<size_t>(r)] && (best == -1 || comp[static_cast<size_t>(r)] < best))
+        best = comp[static_cast<size_t>(r)];
     out[static_cast<size_t>(i)] = best;
   }
   return out;

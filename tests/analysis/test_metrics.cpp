@@ -170,12 +170,13 @@ TEST(Metrics, StratifiedFolds) {
         ASSERT_LT(f[i], 5);
         ++per[static_cast<size_t>(f[i])];
       }
-    EXPECT_LE(*std::max_element(per.begin(), per.end()) - *std::min_element(per.begin(), per.end()), 1) << "class " << c;
+    EXPECT_LE(*std::max_element(per.begin(), per.end()) - *std::min_element(per.begin(), per.end()), 1)
+        << "class " << c;
   }
   for (int v : f) ++size[static_cast<size_t>(v)];
   EXPECT_LE(*std::max_element(size.begin(), size.end()) - *std::min_element(size.begin(), size.end()), 1);
-  EXPECT_EQ(stratified_folds(y, 5, 1), f);   // deterministic
-  EXPECT_NE(stratified_folds(y, 5, 2), f);   // the seed matters
+  EXPECT_EQ(stratified_folds(y, 5, 1), f);  // deterministic
+  EXPECT_NE(stratified_folds(y, 5, 2), f);  // the seed matters
   EXPECT_THROW(stratified_folds(y, 1, 1), std::invalid_argument);
   EXPECT_THROW(stratified_folds(y, 24, 1), std::invalid_argument);
 }

@@ -136,7 +136,8 @@ TEST(Pca, BothSolversAgree) {
     const PcaModel b = fit_pca(p.x, opts(6, PcaSolver::Randomized));
     const Reference ref = reference_pca(p.x);
     for (int j = 0; j < 6; ++j) {
-      EXPECT_GT(a.components.row(j).cast<double>().dot(b.components.row(j).cast<double>()), 0.9999) << n << " axis " << j;
+      EXPECT_GT(a.components.row(j).cast<double>().dot(b.components.row(j).cast<double>()), 0.9999)
+          << n << " axis " << j;
       EXPECT_NEAR(a.explained_variance(j), b.explained_variance(j), 1e-4 * a.explained_variance(j));
       EXPECT_NEAR(a.explained_variance(j), ref.values(j), 1e-4 * ref.values(j));
     }
@@ -159,8 +160,8 @@ TEST(Pca, DeterministicForSeedAndThreads) {
 TEST(Pca, ClampsComponentsAndValidates) {
   RowMatrixF x(5, 3);
   x << 0, 0, 1, 1, 0, 0, 0, 2, 0, 3, 1, 1, 2, 2, 2;
-  EXPECT_EQ(fit_pca(x, opts(10)).size(), 3);                  // d = 3
-  EXPECT_EQ(fit_pca(x.topRows(3), opts(10)).size(), 2);       // n − 1 = 2
+  EXPECT_EQ(fit_pca(x, opts(10)).size(), 3);             // d = 3
+  EXPECT_EQ(fit_pca(x.topRows(3), opts(10)).size(), 2);  // n − 1 = 2
   const PcaModel full = fit_pca(x, opts(3));
   const Reference ref = reference_pca(x);
   EXPECT_NEAR(full.explained_variance.sum(), ref.trace, 1e-5);  // all axes: all the variance

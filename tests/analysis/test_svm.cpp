@@ -17,8 +17,8 @@ struct Blobs {
 };
 
 // Gaussian blobs around the given centres (one class each), `per` points a class.
-Blobs make_blobs(const std::vector<std::vector<float>>& centres, const std::vector<int>& labels, int per,
-                 float sigma, uint64_t seed) {
+Blobs make_blobs(const std::vector<std::vector<float>>& centres, const std::vector<int>& labels, int per, float sigma,
+                 uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> g(0.f, sigma);
   const int d = static_cast<int>(centres[0].size());

@@ -140,8 +140,8 @@ TEST(Tsne, BarnesHutWithThetaZeroIsExactRepulsion) {
 
 TEST(Tsne, LearningRateAutoIsSklearns) {
   TsneOptions opt;
-  EXPECT_DOUBLE_EQ(tsne_learning_rate(400, opt), 50.0);     // 400/48 < 50
-  EXPECT_DOUBLE_EQ(tsne_learning_rate(4800, opt), 100.0);   // 4800/12/4
+  EXPECT_DOUBLE_EQ(tsne_learning_rate(400, opt), 50.0);    // 400/48 < 50
+  EXPECT_DOUBLE_EQ(tsne_learning_rate(4800, opt), 100.0);  // 4800/12/4
   opt.learning_rate = 200.f;
   EXPECT_DOUBLE_EQ(tsne_learning_rate(4800, opt), 200.0);
 }
@@ -180,8 +180,7 @@ TEST(Tsne, PcaInitFollowsMainAxisWithStd1e4) {
     EXPECT_GT(y(arg, c), 0.0);
   }
   // Second column is uncorrelated with the first (orthogonal components).
-  EXPECT_LT(std::abs((y.col(0).array() - m0).matrix().dot((y.col(1).array() - y.col(1).mean()).matrix())),
-            1e-6 * sxx);
+  EXPECT_LT(std::abs((y.col(0).array() - m0).matrix().dot((y.col(1).array() - y.col(1).mean()).matrix())), 1e-6 * sxx);
 }
 
 TEST(Tsne, SeparatesGaussianBlobs) {
@@ -264,7 +263,7 @@ TEST(Tsne, RejectsBadInput) {
   TsneOptions opt;
   opt.perplexity = 5.f;
   EXPECT_THROW(tsne(x.topRows(3), opt), std::invalid_argument);  // n < 4
-  opt.perplexity = 20.f;                                          // must be < n (sklearn)
+  opt.perplexity = 20.f;                                         // must be < n (sklearn)
   EXPECT_THROW(tsne(x, opt), std::invalid_argument);
   opt.perplexity = 5.f;
   RowMatrixF bad = x;

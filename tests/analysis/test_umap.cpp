@@ -52,9 +52,7 @@ double one_nn_agreement(const RowMatrixF& e, const Labels& y) {
   return static_cast<double>(agree) / static_cast<double>(e.rows());
 }
 
-double diagonal(const RowMatrixF& e) {
-  return (e.colwise().maxCoeff() - e.colwise().minCoeff()).cast<double>().norm();
-}
+double diagonal(const RowMatrixF& e) { return (e.colwise().maxCoeff() - e.colwise().minCoeff()).cast<double>().norm(); }
 
 UmapOptions fast_options() {
   UmapOptions o;

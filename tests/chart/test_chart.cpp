@@ -141,8 +141,8 @@ TEST(Chart, NiceTicks) {
         EXPECT_LE(static_cast<int>(ticks.size()), m);
         const double s = ticks[1] - ticks[0];
         const double mant = s / std::pow(10.0, std::floor(std::log10(s) + 1e-9));
-        EXPECT_TRUE(std::fabs(mant - 1) < 1e-6 || std::fabs(mant - 2) < 1e-6 ||
-                    std::fabs(mant - 2.5) < 1e-6 || std::fabs(mant - 5) < 1e-6)
+        EXPECT_TRUE(std::fabs(mant - 1) < 1e-6 || std::fabs(mant - 2) < 1e-6 || std::fabs(mant - 2.5) < 1e-6 ||
+                    std::fabs(mant - 5) < 1e-6)
             << s;
         EXPECT_GE(ticks.front(), lo - 1e-9 * span);
         EXPECT_LE(ticks.back(), lo + span + 1e-9 * span);
@@ -384,8 +384,8 @@ TEST(Chart, DegenerateInputsDrawWithoutThrowing) {
   RowMatrixF with_nan(4, 2);
   with_nan << 0, 0, NAN, 1, 2, INFINITY, 1, 1;
   const Labels five = {0, 0, 1, 9, -1}, four = {0, 1, 1, 7};
-  for (const auto& [xy, labels] : std::vector<std::pair<RowMatrixF, Labels>>{
-           {empty, {}}, {same, five}, {with_nan, four}, {same, {}}}) {
+  for (const auto& [xy, labels] :
+       std::vector<std::pair<RowMatrixF, Labels>>{{empty, {}}, {same, five}, {with_nan, four}, {same, {}}}) {
     std::vector<cv::Mat> thumbs(static_cast<size_t>(xy.rows()), cv::Mat(8, 8, CV_8UC1, cv::Scalar(90)));
     const std::vector<std::string> names = {"only name"};
     for (const cv::Mat& img :
@@ -478,8 +478,8 @@ TEST(Chart, WriteSamplesWhenAsked) {
   };
   o.title = "Nearest-centroid regions";
   write_png(dir / "decision40.png", decision_chart(xy40, l40, names40, centroid_predictor(xy40, l40, 40), o));
-  write_png(dir / "decision3.png", decision_chart(xy3, l3, {"leonard", "penny", "sheldon"},
-                                                  centroid_predictor(xy3, l3, 3), o));
+  write_png(dir / "decision3.png",
+            decision_chart(xy3, l3, {"leonard", "penny", "sheldon"}, centroid_predictor(xy3, l3, 3), o));
   std::vector<cv::Mat> thumbs;
   for (int i = 0; i < xy40.rows(); ++i) {
     cv::Mat t(112, 92, CV_8UC1);
@@ -505,8 +505,8 @@ TEST(Chart, WriteSamplesWhenAsked) {
     clusters.push_back(std::round(45 * std::exp(-std::pow(e / 0.3, 3))) + 1);
     noise.push_back(i == 5 ? NAN : std::exp(-e * 6));
   }
-  write_png(dir / "line.png", line_chart(eps, {{"ARI", ari}, {"noise fraction", noise}},
-                                         {{"clusters", clusters}}, lo, "number of clusters"));
+  write_png(dir / "line.png", line_chart(eps, {{"ARI", ari}, {"noise fraction", noise}}, {{"clusters", clusters}}, lo,
+                                         "number of clusters"));
   Labels l100;
   const RowMatrixF xy100 = blobs(100, 3, l100);
   o.title = "100 people";

@@ -27,7 +27,8 @@ TEST(CliAnalysis, SynthAnalyzeFitClassify) {
   const auto rep = nlohmann::json::parse(in);
   EXPECT_EQ(rep["vectors"]["count"].get<int>(), 40);
   EXPECT_EQ(rep["vectors"]["dims"].get<int>(), 48 * 48);
-  for (const char* k : {"dbscan", "umap", "tsne", "classification", "heldout", "seconds"}) EXPECT_TRUE(rep.contains(k)) << k;
+  for (const char* k : {"dbscan", "umap", "tsne", "classification", "heldout", "seconds"})
+    EXPECT_TRUE(rep.contains(k)) << k;
   EXPECT_GE(rep["dbscan"]["sweep"].size(), 40u);
   const double trust = rep["umap"]["trustworthiness"].get<double>();
   EXPECT_GT(trust, 0.5);
@@ -69,7 +70,8 @@ TEST(CliAnalysis, SynthAnalyzeFitClassify) {
   int n = 0;
   while (std::getline(lines, line)) {
     const auto j = nlohmann::json::parse(line);
-    for (const char* k : {"path", "label", "confidence", "status", "umap", "neighbors", "ms"}) EXPECT_TRUE(j.contains(k)) << k;
+    for (const char* k : {"path", "label", "confidence", "status", "umap", "neighbors", "ms"})
+      EXPECT_TRUE(j.contains(k)) << k;
     EXPECT_EQ(j["umap"].size(), 2u);
     ++n;
   }

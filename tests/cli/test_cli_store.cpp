@@ -35,7 +35,8 @@ TEST(CliStore, EmbedInspectExport) {
   test::TempDir dir;
   make_folder(dir / "in");
   const auto store = (dir / "x.store").string();
-  auto r = run_cli("embed " + shell_quote((dir / "in").string()) + " -o " + shell_quote(store) + " --size 32 --threads 2");
+  auto r =
+      run_cli("embed " + shell_quote((dir / "in").string()) + " -o " + shell_quote(store) + " --size 32 --threads 2");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("broken.jpg"), std::string::npos) << r.err;  // reported with its path
   EXPECT_NE(r.err.find("embedded 6 faces"), std::string::npos) << r.err;
@@ -77,7 +78,8 @@ TEST(CliStore, EmbedInspectExport) {
 
 TEST(CliStore, ErrorsAreOneLineAndNonZero) {
   test::TempDir dir;
-  auto r = run_cli("embed " + shell_quote((dir / "missing").string()) + " -o " + shell_quote((dir / "a.store").string()));
+  auto r =
+      run_cli("embed " + shell_quote((dir / "missing").string()) + " -o " + shell_quote((dir / "a.store").string()));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

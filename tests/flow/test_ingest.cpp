@@ -48,10 +48,12 @@ struct Fixture {
     auto huge = test::encode(test::test_picture(16, 16, 1, 9), ".png");
     for (int i = 0; i < 4; ++i) huge[16 + i] = huge[20 + i] = static_cast<uint8_t>(i == 1 ? 0x01 : 0x00);  // 65536²
     test::write_bytes(root / "cy" / "huge.png", huge);
-    fs::create_symlink("loop.png", root / "bob" / "loop.png");           // a symlink loop
-    fs::create_symlink("nowhere.png", root / "bob" / "dangling.png");    // unreadable
-    test::write_bytes(root / "ann" / std::string("bad\xff\xfe.png"), test::encode(test::test_picture(32, 32, 1, 10), ".png"));
-    bad = {"empty.jpg", "truncated.jpg", "notes.jpg", "tiny.png", "huge.png", "loop.png", "dangling.png", "bad\xff\xfe.png"};
+    fs::create_symlink("loop.png", root / "bob" / "loop.png");         // a symlink loop
+    fs::create_symlink("nowhere.png", root / "bob" / "dangling.png");  // unreadable
+    test::write_bytes(root / "ann" / std::string("bad\xff\xfe.png"),
+                      test::encode(test::test_picture(32, 32, 1, 10), ".png"));
+    bad = {"empty.jpg", "truncated.jpg", "notes.jpg",    "tiny.png",
+           "huge.png",  "loop.png",      "dangling.png", "bad\xff\xfe.png"};
     // Ignored without a report: hidden files and non-image extensions.
     test::write_text(root / "ann" / ".hidden.jpg", "x");
     test::write_text(root / "README.txt", "hello");

@@ -15,10 +15,10 @@
 
 #include "cli_util.hpp"
 #include "flow/watch.hpp"
+#include "nodes/image/watcher.hpp"
 #include "nodes/model/openset.hpp"
 #include "nodes/store/store.hpp"
 #include "nodes/synth/synth.hpp"
-#include "nodes/image/watcher.hpp"
 #include "test_util.hpp"
 
 namespace lumaflow {
@@ -94,7 +94,8 @@ void write_file(const fs::path& p, const std::vector<uint8_t>& b) { test::write_
 // period is given for unexpected extra ones (keeps the suite fast).
 std::vector<std::string> drain(FolderWatcher& w, int timeout_ms, size_t expect = 0) {
   std::vector<std::string> out;
-  while (auto e = w.poll(expect && out.size() >= expect ? 60 : timeout_ms)) out.push_back(e->ok() ? e->rel : "ERROR " + e->error);
+  while (auto e = w.poll(expect && out.size() >= expect ? 60 : timeout_ms))
+    out.push_back(e->ok() ? e->rel : "ERROR " + e->error);
   return out;
 }
 
@@ -115,7 +116,8 @@ TEST(Watcher, ReportsOnlyAfterCloseWriteAndIgnoresTemporaryNames) {
     f << "second part";
   }  // closed here
   EXPECT_EQ(drain(w, 1000, 1), std::vector<std::string>{"a.png"});
-  for (const char* n : {".hidden.png", "b.png.tmp", "c.png.part", "d.png~", ".#e.png", "f.swp", "notes.txt", "g.pgm.crdl"})
+  for (const char* n :
+       {".hidden.png", "b.png.tmp", "c.png.part", "d.png~", ".#e.png", "f.swp", "notes.txt", "g.pgm.crdl"})
     test::write_text(d / n, "x");
   EXPECT_TRUE(drain(w, 150).empty());
   fs::rename(d / "b.png.tmp", d / "b.png");
@@ -213,8 +215,8 @@ TEST(OpenSet, ProposesAfterMinFacesAndKeepsNamesStable) {
   UnknownTracker t(params2d());
   EXPECT_FALSE(add(t, 0, 0));
   EXPECT_FALSE(add(t, 10, 10));
-  EXPECT_FALSE(add(t, 0.5f, 0));         // two close faces: not yet min_pts
-  EXPECT_EQ(add(t, 0, 0.5f), "new-1");   // three faces pairwise within 1: a core group
+  EXPECT_FALSE(add(t, 0.5f, 0));        // two close faces: not yet min_pts
+  EXPECT_EQ(add(t, 0, 0.5f), "new-1");  // three faces pairwise within 1: a core group
   EXPECT_EQ(t.identity_of(0), 1);
   EXPECT_EQ(t.identity_of(2), 1);
   EXPECT_EQ(t.identity_of(1), 0);
@@ -390,7 +392,8 @@ class WatchProcess {
   bool read_until(Pred pred, int timeout_ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (!pred()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
       if (left <= 0) return false;
       if (!pump(static_cast<int>(left))) return pred();
     }
@@ -425,8 +428,10 @@ class WatchProcess {
     char buf[4096];
     if (fds[0].revents) {
       const ssize_t n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) out_open_ = false;
-      else partial_.append(buf, static_cast<size_t>(n));
+      if (n <= 0)
+        out_open_ = false;
+      else
+        partial_.append(buf, static_cast<size_t>(n));
       for (size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
         lines.push_back(partial_.substr(0, nl));
         partial_.erase(0, nl + 1);
@@ -434,8 +439,10 @@ class WatchProcess {
     }
     if (fds[1].revents) {
       const ssize_t n = ::read(err_, buf, sizeof buf);
-      if (n <= 0) err_open_ = false;
-      else err.append(buf, static_cast<size_t>(n));
+      if (n <= 0)
+        err_open_ = false;
+      else
+        err.append(buf, static_cast<size_t>(n));
     }
     return true;
   }
@@ -450,7 +457,8 @@ void slow_write(const fs::path& p, const std::vector<uint8_t>& b, int chunks) {
   std::ofstream f(p, std::ios::binary);
   const size_t step = b.size() / static_cast<size_t>(chunks) + 1;
   for (size_t off = 0; off < b.size(); off += step) {
-    f.write(reinterpret_cast<const char*>(b.data() + off), static_cast<std::streamsize>(std::min(step, b.size() - off)));
+    f.write(reinterpret_cast<const char*>(b.data() + off),
+            static_cast<std::streamsize>(std::min(step, b.size() - off)));
     f.flush();
     std::this_thread::sleep_for(std::chrono::milliseconds(15));
   }
@@ -597,7 +605,8 @@ TEST(WatchCli, DamagedModelIsRefusedWithOneLine) {
   test::write_text(d / "garbage.model", "this is not a model");
   fs::create_directories(d / "in");
   for (const char* m : {"truncated.model", "garbage.model", "missing.model"}) {
-    const auto r = test::run_cli("watch " + test::shell_quote((d / m).string()) + " " + test::shell_quote((d / "in").string()));
+    const auto r =
+        test::run_cli("watch " + test::shell_quote((d / m).string()) + " " + test::shell_quote((d / "in").string()));
     EXPECT_NE(r.code, 0) << m;
     EXPECT_TRUE(r.out.empty()) << m;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << m << ": " << r.err;
@@ -612,8 +621,9 @@ TEST(WatchCli, StoreWithOtherPreprocessingIsRefused) {
   h.prep.image_size = 24;
   write_store(d / "other.store", EmbeddingStore(h));
   fs::create_directories(d / "in");
-  const auto r = test::run_cli("watch " + test::shell_quote(model.string()) + " " + test::shell_quote((d / "in").string()) +
-                               " --store " + test::shell_quote((d / "other.store").string()));
+  const auto r =
+      test::run_cli("watch " + test::shell_quote(model.string()) + " " + test::shell_quote((d / "in").string()) +
+                    " --store " + test::shell_quote((d / "other.store").string()));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("other preprocessing"), std::string::npos) << r.err;
 }

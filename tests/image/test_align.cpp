@@ -111,12 +111,12 @@ TEST(Canonical, PositionsFromOptions) {
 TEST(Plausible, AcceptsUprightFaceRejectsOddGeometry) {
   const cv::Rect box(0, 0, 100, 100);
   EXPECT_TRUE(FaceAligner::plausible({30, 40}, {70, 40}, {50, 82}, box));
-  EXPECT_TRUE(FaceAligner::plausible({30, 35}, {70, 50}, {45, 85}, box));  // tilted ~20°
-  EXPECT_FALSE(FaceAligner::plausible({70, 40}, {30, 40}, {50, 82}, box));  // eyes swapped
-  EXPECT_FALSE(FaceAligner::plausible({50, 20}, {52, 60}, {20, 40}, box));  // eye line vertical
-  EXPECT_FALSE(FaceAligner::plausible({30, 60}, {70, 60}, {50, 20}, box));  // mouth above eyes
-  EXPECT_FALSE(FaceAligner::plausible({45, 40}, {50, 40}, {48, 46}, box));  // eyes 5 px apart
-  EXPECT_FALSE(FaceAligner::plausible({30, 40}, {70, 40}, {95, 70}, box));  // mouth off to the side
+  EXPECT_TRUE(FaceAligner::plausible({30, 35}, {70, 50}, {45, 85}, box));      // tilted ~20°
+  EXPECT_FALSE(FaceAligner::plausible({70, 40}, {30, 40}, {50, 82}, box));     // eyes swapped
+  EXPECT_FALSE(FaceAligner::plausible({50, 20}, {52, 60}, {20, 40}, box));     // eye line vertical
+  EXPECT_FALSE(FaceAligner::plausible({30, 60}, {70, 60}, {50, 20}, box));     // mouth above eyes
+  EXPECT_FALSE(FaceAligner::plausible({45, 40}, {50, 40}, {48, 46}, box));     // eyes 5 px apart
+  EXPECT_FALSE(FaceAligner::plausible({30, 40}, {70, 40}, {95, 70}, box));     // mouth off to the side
   EXPECT_FALSE(FaceAligner::plausible({230, 40}, {270, 40}, {250, 82}, box));  // outside the box
 }
 
@@ -171,8 +171,8 @@ std::unique_ptr<FaceAligner> Aligned::aligner_;
 std::unique_ptr<FaceDetector> Aligned::detector_;
 
 TEST_F(Aligned, EyesAndMouthLandOnCanonicalPositions) {
-  const std::vector<std::string> faces = {"sheldon/sheldon1.png", "amy/amy2.png",
-                                          "howard/howard4.png", "orl/s1/1.pgm", "orl/s7/3.pgm"};
+  const std::vector<std::string> faces = {"sheldon/sheldon1.png", "amy/amy2.png", "howard/howard4.png", "orl/s1/1.pgm",
+                                          "orl/s7/3.pgm"};
   const AlignOptions& o = aligner_->options();
   const cv::Point2f cl = FaceAligner::canonical_left_eye(o), cr = FaceAligner::canonical_right_eye(o),
                     cm = FaceAligner::canonical_mouth(o);
@@ -222,7 +222,7 @@ TEST_F(Aligned, ColourInputMatchesGray) {
 TEST_F(Aligned, CropBoxIsTheSquareAroundTheBox) {
   cv::Mat img(200, 300, CV_8U);
   for (int y = 0; y < img.rows; ++y) img.row(y).setTo(cv::Scalar(y));  // value = row
-  const cv::Rect box(100, 50, 80, 100);  // not square: side = 100, centred on (140, 100)
+  const cv::Rect box(100, 50, 80, 100);                                // not square: side = 100, centred on (140, 100)
   const AlignedFace f = aligner_->crop_box(img, box);
   const int n = aligner_->options().size;
   EXPECT_FALSE(f.landmarks_found);

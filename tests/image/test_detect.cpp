@@ -41,8 +41,7 @@ cv::Mat clutter(cv::Size size, uint64_t seed) {
   cv::Mat g(size, CV_8U);
   for (int y = 0; y < size.height; ++y)
     for (int x = 0; x < size.width; ++x)
-      g.at<uchar>(y, x) = cv::saturate_cast<uchar>(0.5f * blobs.at<float>(y, x) +
-                                                   60.f * x / size.width + n(rng));
+      g.at<uchar>(y, x) = cv::saturate_cast<uchar>(0.5f * blobs.at<float>(y, x) + 60.f * x / size.width + n(rng));
   return g;
 }
 
@@ -53,8 +52,7 @@ struct Pasted {
 
 // Pastes tight face crops, each padded by a third of its side with replicated borders (so the
 // detector sees a whole head, not a cut-off square), at distinct face sizes.
-Pasted paste_faces(const std::vector<cv::Mat>& crops, const std::vector<int>& sizes,
-                   const std::vector<cv::Point>& at) {
+Pasted paste_faces(const std::vector<cv::Mat>& crops, const std::vector<int>& sizes, const std::vector<cv::Point>& at) {
   Pasted p;
   cv::Mat g = clutter(cv::Size(1280, 720), 11);
   for (size_t k = 0; k < crops.size(); ++k) {
@@ -80,14 +78,13 @@ TEST(Iou, HandComputed) {
   EXPECT_FLOAT_EQ(iou({0, 0, 10, 10}, {0, 0, 5, 5}), 25.f / 100.f);    // contained
   EXPECT_FLOAT_EQ(iou({0, 0, 10, 10}, {10, 0, 10, 10}), 0.f);          // touching edges
   EXPECT_FLOAT_EQ(iou({0, 0, 10, 10}, {3, 0, 10, 4}), 28.f / (100.f + 40.f - 28.f));
-  EXPECT_FLOAT_EQ(iou({0, 0, 0, 10}, {0, 0, 10, 10}), 0.f);            // empty box
+  EXPECT_FLOAT_EQ(iou({0, 0, 0, 10}, {0, 0, 10, 10}), 0.f);  // empty box
 }
 
 TEST(Nms, KeepsBestAndDropsOverlaps) {
   // a–b overlap 9×9 = 81 → IoU 81/119 ≈ 0.68; d–a overlap 4×10 → 40/160 = 0.25;
   // d–b overlap 5×9 → 45/155 ≈ 0.29; c is far from everything.
-  const Detection a{{0, 0, 10, 10}, 0.9f}, b{{1, 1, 10, 10}, 0.8f}, c{{20, 20, 10, 10}, 0.5f},
-      d{{6, 0, 10, 10}, 0.95f};
+  const Detection a{{0, 0, 10, 10}, 0.9f}, b{{1, 1, 10, 10}, 0.8f}, c{{20, 20, 10, 10}, 0.5f}, d{{6, 0, 10, 10}, 0.95f};
   const auto r = non_max_suppression({c, b, a, d}, 0.3f);
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].box, d.box);
@@ -174,9 +171,8 @@ TEST(FaceDetector, NoFaceInClutterForEveryKind) {
     for (int x = 0; x < ramp.cols; ++x) ramp.at<uchar>(y, x) = static_cast<uchar>((x + y) * 255 / 1118);
   // The cascades are slower (and Haar's false-positive rate is higher), so they get a
   // smaller frame to keep the test fast.
-  const std::pair<DetectorKind, cv::Size> cases[] = {{DetectorKind::hog, {1280, 720}},
-                                                      {DetectorKind::lbp, {960, 540}},
-                                                      {DetectorKind::haar, {640, 360}}};
+  const std::pair<DetectorKind, cv::Size> cases[] = {
+      {DetectorKind::hog, {1280, 720}}, {DetectorKind::lbp, {960, 540}}, {DetectorKind::haar, {640, 360}}};
   for (const auto& [kind, size] : cases) {
     cv::Mat bgr;
     cv::cvtColor(clutter(size, 3), bgr, cv::COLOR_GRAY2BGR);
@@ -193,16 +189,14 @@ TEST(FaceDetector, NoFaceInClutterForEveryKind) {
 class PastedFaces : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::vector<std::pair<std::string, int>> who = {
-        {"sheldon", 1}, {"penny", 5}, {"leonard", 2}, {"raj", 2}};
+    const std::vector<std::pair<std::string, int>> who = {{"sheldon", 1}, {"penny", 5}, {"leonard", 2}, {"raj", 2}};
     std::vector<cv::Mat> crops;
     for (const auto& [n, i] : who) {
       cv::Mat c = load_crop(n, i);
       if (c.empty()) return;
       crops.push_back(c);
     }
-    frame_ = new Pasted(paste_faces(crops, {260, 200, 160, 120},
-                                    {{60, 60}, {560, 80}, {980, 300}, {400, 480}}));
+    frame_ = new Pasted(paste_faces(crops, {260, 200, 160, 120}, {{60, 60}, {560, 80}, {980, 300}, {400, 480}}));
   }
   static void TearDownTestSuite() {
     delete frame_;

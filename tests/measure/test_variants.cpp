@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "cli_util.hpp"
-#include "nodes/synth/synth.hpp"
 #include "nodes/measure/variants.hpp"
+#include "nodes/synth/synth.hpp"
 #include "test_util.hpp"
 
 using namespace lumaflow;
@@ -197,7 +197,8 @@ TEST(EvaluateCli, AllVariantsOnTvshow) {
   LUMAFLOW_REQUIRE_DATA(tv, "tvshow");
   test::TempDir dir;
   const auto out = dir / "out";
-  const auto r = run_cli("evaluate " + shell_quote(tv.string()) + " -o " + shell_quote(out.string()) + " --size 32 --threads 2");
+  const auto r =
+      run_cli("evaluate " + shell_quote(tv.string()) + " -o " + shell_quote(out.string()) + " --size 32 --threads 2");
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string md = read_file(out / "evaluation.md");
   for (const char* v : {"| asis |", "| asis+whiten |", "| align |", "| align+whiten |", "| align+equalize |",

@@ -82,7 +82,8 @@ TEST(Model, FarAwayFaceIsUnknownAndTrainingFacesAreKnown) {
   RowMatrixF stranger;
   Labels sy;
   blobs(1, 3, 128, 99, stranger, sy);  // another person entirely
-  for (const auto& c : classify(m, stranger, 1)) EXPECT_FALSE(c.known) << "nearest " << c.nearest << " threshold " << m.open_set_threshold;
+  for (const auto& c : classify(m, stranger, 1))
+    EXPECT_FALSE(c.known) << "nearest " << c.nearest << " threshold " << m.open_set_threshold;
 }
 
 TEST(Model, SaveLoadRoundTripGivesIdenticalAnswers) {
@@ -191,8 +192,10 @@ TEST(Model, RealOrlHeldOutAccuracyAndAStrangerIsUnknown) {
   std::vector<bool> is_test(y.size(), false);
   for (int i : split.test) is_test[static_cast<size_t>(i)] = true;
   for (size_t i = 0; i < y.size(); ++i) {
-    if (y[i] >= 36) stranger_idx.push_back(static_cast<int>(i));
-    else (is_test[i] ? known_idx : train_idx).push_back(static_cast<int>(i));
+    if (y[i] >= 36)
+      stranger_idx.push_back(static_cast<int>(i));
+    else
+      (is_test[i] ? known_idx : train_idx).push_back(static_cast<int>(i));
   }
   const FittedModel m = fit_model(take_rows(x, train_idx), take(y, train_idx), o);
   auto unknown_rate = [&](const std::vector<int>& idx) {
@@ -201,7 +204,8 @@ TEST(Model, RealOrlHeldOutAccuracyAndAStrangerIsUnknown) {
     return static_cast<double>(u) / static_cast<double>(idx.size());
   };
   const double strangers = unknown_rate(stranger_idx), known = unknown_rate(known_idx);
-  std::printf("orl open set: strangers reported unknown %.3f, known held-out faces reported unknown %.3f\n", strangers, known);
+  std::printf("orl open set: strangers reported unknown %.3f, known held-out faces reported unknown %.3f\n", strangers,
+              known);
   EXPECT_GE(strangers, 0.15);
   EXPECT_GE(strangers, 3 * known);
 }
