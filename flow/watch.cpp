@@ -121,8 +121,7 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     h.labels = model.labels;
     h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + " watch";
     store = std::make_unique<StoreAppender>(opt.store, h);
-    if (store->damage() && warn)
-      warn(opt.store.string() + ": damaged tail cut off before appending: " + *store->damage());
+    if (store->repaired() && warn) warn(opt.store.string() + ": repaired before appending: " + store->repaired()->summary());
   }
 
   WatchSummary sum;

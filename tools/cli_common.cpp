@@ -80,21 +80,14 @@ void print_summary(const IngestSummary& s, std::ostream& out) {
   out << buf;
 }
 
-bool looks_like_store(const std::filesystem::path& p) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(p, ec)) return false;
-  std::ifstream in(p, std::ios::binary);
-  char head[8] = {};
-  in.read(head, 8);
-  return in.gcount() == 8 && std::string(head + 4, 4) == "LFST";
-}
+bool looks_like_store(const std::filesystem::path& p) { return is_store_file(p); }
 
 EmbeddingStore load_store_verbose(const std::filesystem::path& p) {
   LoadReport rep;
   EmbeddingStore s = load_store(p, &rep);
   if (rep.damage)
-    std::cerr << "warning: " << p.string() << ": " << *rep.damage << "; kept the " << s.size()
-              << " records before it\n";
+    std::cerr << "warning: " << p.string() << ": " << *rep.damage << "; read the " << s.size()
+              << " intact records (lumaflow repair fixes the file)\n";
   return s;
 }
 

@@ -112,7 +112,7 @@ void write_npy(const std::filesystem::path& path, const EmbeddingStore& s, bool 
       out.write(row.data(), row.size() * sizeof(float));
     }
   } else {
-    out.write(s.all_pixels().data(), s.all_pixels().size());
+    for (size_t i = 0; i < s.size(); ++i) out.write(s.pixels(i), s.dims());
   }
   out.commit();
 }

@@ -21,7 +21,7 @@ PACKAGES=(
   cmake g++ make pkg-config
   libtbb-dev libopencv-dev libopencv-contrib-dev opencv-data libeigen3-dev
   libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev libbenchmark-dev libgtest-dev
-  libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data
+  libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data libxxhash-dev
 )
 PY_PACKAGES=(python3 python3-numpy python3-pil python3-sklearn umap-learn)
 

@@ -17,6 +17,9 @@
 #include "nodes/analysis/dbscan.hpp"
 #include "nodes/analysis/knn.hpp"
 #include "nodes/core/atomic_file.hpp"
+#include "nodes/core/checksum.hpp"
+#include "nodes/core/mapped_file.hpp"
+#include "nodes/store/frame.hpp"
 #include "nodes/core/hash.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
@@ -188,12 +191,16 @@ FittedModel with_space(const FittedModel& model, ClassifySpace space, const SvmO
 }
 
 uint64_t store_hash(const EmbeddingStore& store) {
-  uint64_t h = hash_bytes(store.all_pixels().data(), store.all_pixels().size());
-  for (const auto& r : store.records()) {
-    h = hash_string(r.path, h);
-    h = mix64(h ^ r.content_hash ^ static_cast<uint64_t>(static_cast<int64_t>(r.label)));
+  Xxh3Stream h;
+  const size_t row_bytes = store.dims() * (store.learned() ? sizeof(float) : 1);
+  for (size_t i = 0; i < store.size(); ++i) {
+    const RecordInfo& r = store.record(i);
+    h.update(store.learned() ? static_cast<const void*>(store.vector(i)) : store.pixels(i), row_bytes);
+    const uint64_t fields[] = {r.content_hash, static_cast<uint64_t>(static_cast<int64_t>(r.label)), r.path.size()};
+    h.update(fields, sizeof fields);
+    h.update(r.path.data(), r.path.size());
   }
-  return h;
+  return h.digest();
 }
 
 FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
@@ -209,8 +216,7 @@ FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
   std::vector<std::string> names;
   for (size_t r = 0; r < keep.size(); ++r) {
     const size_t i = keep[r];
-    const uint8_t* px = store.pixels(i);
-    pixels_to_row(px, store.dims(), x.row(static_cast<Eigen::Index>(r)).data());
+    store.row(i, x.row(static_cast<Eigen::Index>(r)).data());
     const int l = store.record(i).label;
     auto it = remap.find(l);
     if (it == remap.end()) {
@@ -346,7 +352,9 @@ void save_model(const std::filesystem::path& path, const FittedModel& m) {
   flatbuffers::FlatBufferBuilder b(1 << 20);
   auto prep = fb::CreatePreprocessing(b, static_cast<uint32_t>(m.prep.image_size), b.CreateString(m.prep.grayscale),
                                       b.CreateString(m.prep.interpolation), b.CreateString(m.prep.aspect),
-                                      b.CreateString(m.prep.face_mode), b.CreateString(m.prep.equalize));
+                                      b.CreateString(m.prep.face_mode), b.CreateString(m.prep.equalize),
+                                      b.CreateString(m.prep.embedding), static_cast<uint32_t>(m.prep.vector_dims()),
+                                      b.CreateString(m.prep.embedding_model), b.CreateString(m.prep.chip));
   std::vector<flatbuffers::Offset<flatbuffers::String>> labels, paths;
   for (const auto& l : m.labels) labels.push_back(b.CreateString(l));
   for (const auto& p : m.train_paths) paths.push_back(b.CreateString(p));
@@ -392,8 +400,10 @@ void save_model(const std::filesystem::path& path, const FittedModel& m) {
   mb.add_open_set_ratio(m.open_set_ratio);
   b.Finish(mb.Finish(), fb::ModelIdentifier());
 
+  std::vector<uint8_t> file;
+  append_frame(kModelMagic, b.GetBufferPointer(), b.GetSize(), file);
   try {
-    write_file_atomic(path, b.GetBufferPointer(), b.GetSize());
+    write_file_atomic(path, file.data(), file.size());
   } catch (const FileError& e) {
     throw ModelError(e.what());
   }
@@ -401,14 +411,26 @@ void save_model(const std::filesystem::path& path, const FittedModel& m) {
 
 FittedModel load_model(const std::filesystem::path& path) {
   const std::string where = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError(where + ": cannot open model: " + std::strerror(errno));
-  std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), {});
-  if (data.size() < 8 || !fb::ModelBufferHasIdentifier(data.data()))
-    throw ModelError(where + ": not a lumaflow model file");
-  flatbuffers::Verifier v(data.data(), data.size(), 64, 10000000);
+  std::shared_ptr<const MappedFile> map;
+  try {
+    map = MappedFile::open(path);
+  } catch (const FileError& e) {
+    throw ModelError(e.what());
+  }
+  const uint8_t* buf = map->data();
+  size_t size = map->size();
+  if (starts_with_magic(kModelMagic, buf, size)) {
+    std::string why;
+    const auto frame = read_frame(kModelMagic, buf, size, &why);
+    if (!frame) throw ModelError(where + ": damaged model file (" + why + ")");
+    if (frame->total != size) throw ModelError(where + ": damaged model file (bytes after the model)");
+    buf = frame->payload;
+    size = frame->size;
+  }  // else format 1: a bare FlatBuffer without a checksum, still read
+  if (size < 8 || !fb::ModelBufferHasIdentifier(buf)) throw ModelError(where + ": not a lumaflow model file");
+  flatbuffers::Verifier v(buf, size, 64, 10000000);
   if (!fb::VerifyModelBuffer(v)) throw ModelError(where + ": damaged model file (FlatBuffers verification failed)");
-  const fb::Model* f = fb::GetModel(data.data());
+  const fb::Model* f = fb::GetModel(buf);
   if (f->format_version() > kModelFormatVersion)
     throw ModelError(where + ": model format " + std::to_string(f->format_version()) + " is newer than this lumaflow");
   FittedModel m;
@@ -420,6 +442,10 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.prep.aspect = s(p->aspect());
   m.prep.face_mode = s(p->face_mode());
   m.prep.equalize = s(p->equalize());
+  if (p->embedding() && p->embedding()->size() > 0) m.prep.embedding = p->embedding()->str();
+  m.prep.embedding_model = s(p->embedding_model());
+  m.prep.chip = s(p->chip());
+  if (m.prep.learned()) m.prep.dims = static_cast<int>(p->dims());
   m.store_hash = f->store_hash();
   if (f->labels())
     for (const auto* l : *f->labels()) m.labels.push_back(s(l));
@@ -450,8 +476,8 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.open_set_ratio = f->open_set_ratio();
   // Cross-checks the Verifier cannot make.
   const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
-  const int d = m.prep.image_size * m.prep.image_size;
-  bool ok = d > 0 && m.pca.mean.size() == d && m.pca.components.cols() == d && m.pca.components.rows() == k &&
+  const int d = m.prep.vector_dims();
+  bool ok = d > 0 && d <= 65536 * 4 && m.prep.image_size > 0 && m.prep.image_size <= 4096 && m.pca.mean.size() == d && m.pca.components.cols() == d && m.pca.components.rows() == k &&
             m.pca.explained_variance.size() == k && static_cast<Eigen::Index>(m.train_labels.size()) == n &&
             m.umap2.data.rows() == n && m.knn_k >= 1 && m.knn_k <= n && !m.labels.empty() &&
             (m.space != ClassifySpace::umapN || m.umapn.has_value());

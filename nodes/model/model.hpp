@@ -34,7 +34,7 @@
 
 namespace lumaflow {
 
-inline constexpr uint32_t kModelFormatVersion = 1;
+inline constexpr uint32_t kModelFormatVersion = 2;  // 2: framed with a checksum (nodes/store/frame.hpp)
 
 struct ModelError : std::runtime_error {
   using std::runtime_error::runtime_error;
