@@ -9,6 +9,7 @@ void register_fit_commands(CLI::App& app, Registry& registry);
 void register_classify_command(CLI::App& app, Registry& registry);
 void register_watch_commands(CLI::App& app, Registry& registry);
 void register_evaluate_command(CLI::App& app, Registry& registry);
+void register_repair_command(CLI::App& app, Registry& registry);
 
 void register_all(CLI::App& app, Registry& registry) {
   register_store_commands(app, registry);
@@ -18,6 +19,7 @@ void register_all(CLI::App& app, Registry& registry) {
   register_classify_command(app, registry);
   register_watch_commands(app, registry);
   register_evaluate_command(app, registry);
+  register_repair_command(app, registry);
 }
 
 }  // namespace lumaflow::cli

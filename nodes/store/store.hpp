@@ -179,7 +179,7 @@ EmbeddingStore load_store(const std::filesystem::path& path, LoadReport* report 
 // Writes the whole store atomically, records in segments of at most `max_segment_bytes` of
 // vectors (and at least one record a segment).
 void write_store(const std::filesystem::path& path, const EmbeddingStore& store,
-                 size_t max_segment_bytes = size_t{4} << 20);
+                 size_t max_segment_bytes = size_t{1} << 20);
 
 // What repair_store did: the damaged file moved aside and a clean copy written in its place.
 struct RepairReport {
@@ -238,7 +238,7 @@ class StoreAppender {
 class StoreWriter {
  public:
   StoreWriter(const std::filesystem::path& path, const StoreHeader& header,
-              size_t max_segment_bytes = size_t{4} << 20);
+              size_t max_segment_bytes = size_t{1} << 20);
   ~StoreWriter();
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
