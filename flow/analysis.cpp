@@ -305,10 +305,11 @@ class Stages {
           std::max<size_t>(1, (n + static_cast<size_t>(opt_.atlas_max) - 1) / static_cast<size_t>(opt_.atlas_max));
       std::vector<int> idx;
       std::vector<cv::Mat> thumbs;
-      const int side = st_.store->image_size();
       for (size_t i = 0; i < n; i += step) {
+        const Thumbnail t = st_.store->thumbnail(i);
+        if (!t.data) continue;
         idx.push_back(static_cast<int>(i));
-        thumbs.push_back(cv::Mat(side, side, CV_8UC1, const_cast<uint8_t*>(st_.store->pixels(i))));
+        thumbs.push_back(cv::Mat(t.side, t.side, t.channels == 3 ? CV_8UC3 : CV_8UC1, const_cast<uint8_t*>(t.data)));
       }
       chart("atlas.png", atlas_chart(take_rows(st_.umap, idx), thumbs, take(st_.labels, idx), st_.names,
                                      chart_options("Face atlas: each face at its UMAP position", "UMAP 1", "UMAP 2")));

@@ -49,6 +49,10 @@ void run_ingest(const std::vector<ScanEntry>& entries, const IngestOptions& opt,
       run_stage(*w, [&](FrameWork& x) { faces_stage(x, opt.embed, tools); });
       return w;
     });
+    flow::function_node<Msg, Msg> describe(g, flow::unlimited, [&](Msg w) {
+      run_stage(*w, [&](FrameWork& x) { describe_stage(x, opt.embed, tools); });
+      return w;
+    });
     flow::sequencer_node<Msg> order(g, [](const Msg& w) { return static_cast<size_t>(w->result.seq); });
     flow::function_node<Msg, int> write(g, flow::serial, [&](Msg w) {
       if (!sink_error) {
@@ -66,7 +70,8 @@ void run_ingest(const std::vector<ScanEntry>& entries, const IngestOptions& opt,
     flow::make_edge(gate, read);
     flow::make_edge(read, decode);
     flow::make_edge(decode, faces);
-    flow::make_edge(faces, order);
+    flow::make_edge(faces, describe);
+    flow::make_edge(describe, order);
     flow::make_edge(order, write);
     flow::make_edge(write, gate.decrementer());
     source.activate();
@@ -80,6 +85,10 @@ StoreHeader make_header(const IngestOptions& opt, const std::vector<std::string>
   h.prep = opt.embed.preprocessing();
   h.labels = labels;
   h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION;
+  if (h.prep.learned()) {
+    h.thumbnail_size = kThumbnailSide;
+    h.thumbnail_channels = 3;
+  }
   return h;
 }
 
@@ -106,7 +115,7 @@ IngestSummary ingest_with(const std::filesystem::path& root, const IngestOptions
     } else {
       ++sum.embedded_frames;
       for (auto& f : r.faces) {
-        add(record_info(r, f), f.pixels);
+        add(record_info(r, f), f);
         ++sum.faces;
       }
     }
@@ -124,7 +133,7 @@ IngestSummary ingest_to_file(const std::filesystem::path& root, const std::files
   IngestSummary sum = ingest_with(
       root, opt, tools, progress,
       [&](const ScanResult& scan) { writer = std::make_unique<StoreWriter>(out, make_header(opt, scan.labels)); },
-      [&](RecordInfo&& info, const std::vector<uint8_t>& px) { writer->add(std::move(info), px.data(), px.size()); });
+      [&](RecordInfo&& info, const FaceCrop& f) { add_face(*writer, std::move(info), f); });
   writer->commit();
   return sum;
 }
@@ -135,7 +144,7 @@ EmbeddingStore ingest_to_memory(const std::filesystem::path& root, const IngestO
   IngestSummary sum = ingest_with(
       root, opt, tools, progress,
       [&](const ScanResult& scan) { store = EmbeddingStore(make_header(opt, scan.labels)); },
-      [&](RecordInfo&& info, const std::vector<uint8_t>& px) { store.add(std::move(info), px.data(), px.size()); });
+      [&](RecordInfo&& info, const FaceCrop& f) { add_face(store, std::move(info), f); });
   if (summary) *summary = std::move(sum);
   return store;
 }

@@ -1,9 +1,10 @@
 // Ingest graph: scanned files -> embedded faces, on a oneTBB flow graph.
 //
 //   input_node (numbered, serial) -> limiter (bounded in flight) -> read -> decode -> faces
-//     -> sequencer (by frame number) -> sink (serial, in input order) -> limiter decrement
+//     -> describe (learned embedding only) -> sequencer (by frame number) -> sink (serial, in input order) -> limiter
+//     decrement
 //
-// read/decode/faces run in parallel on `threads` workers (a task_arena of that size). Every
+// read/decode/faces/describe run in parallel on `threads` workers (a task_arena of that size). Every
 // frame — failed or not — travels to the sink exactly once, so the sequencer never stalls and
 // no message is lost; at most `max_in_flight` frames exist at once, so memory stays flat
 // whatever the folder size. This file only wires nodes/embed's stages; no numerics here.
@@ -18,8 +19,9 @@ namespace lumaflow {
 
 struct IngestOptions {
   EmbedOptions embed;
-  int threads = 0;        // <= 0: all cores
-  int max_in_flight = 0;  // <= 0: 4 per thread
+  int threads = 0;         // <= 0: all cores
+  int max_in_flight = 0;   // <= 0: 4 per thread
+  std::string models_dir;  // learned embedding weights (--models); empty: $LUMAFLOW_MODELS or the set-up's
 };
 
 // Calls sink(result) serially, in entry order, once per entry. An exception thrown by the sink
@@ -51,5 +53,14 @@ EmbeddingStore ingest_to_memory(const std::filesystem::path& root, const IngestO
                                 IngestSummary* summary = nullptr, const Progress& progress = {});
 
 StoreHeader make_header(const IngestOptions& opt, const std::vector<std::string>& labels);
+
+// Adds one face to a store, writer or appender: its pixels, or its learned vector + thumbnail.
+template <class Sink>
+void add_face(Sink& sink, RecordInfo info, const FaceCrop& f) {
+  if (f.vector.empty())
+    sink.add(std::move(info), f.pixels.data(), f.pixels.size());
+  else
+    sink.add(std::move(info), f.vector.data(), f.vector.size(), f.thumbnail.data(), f.thumbnail.size());
+}
 
 }  // namespace lumaflow

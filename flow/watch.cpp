@@ -13,6 +13,7 @@
 #include <semaphore>
 #include <thread>
 
+#include "flow/ingest.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
 #include "nodes/model/annotate.hpp"
@@ -41,11 +42,10 @@ struct WatchWork {
 void classify_stage(WatchWork& w, const FittedModel& model) {
   const auto d = static_cast<Eigen::Index>(model.dims());
   for (const FaceCrop& f : w.frame.result.faces) {
-    if (static_cast<Eigen::Index>(f.pixels.size()) != d)
-      throw std::runtime_error("face has " + std::to_string(f.pixels.size()) + " pixels, the model expects " +
+    const RowMatrixF row = face_row(f);
+    if (row.cols() != d)
+      throw std::runtime_error("face has " + std::to_string(row.cols()) + " values, the model expects " +
                                std::to_string(d));
-    RowMatrixF row(1, d);
-    pixels_to_row(f.pixels.data(), f.pixels.size(), row.data());
     FaceAnswer a;
     a.result = std::move(classify(model, row, 1).at(0));
     if (!a.result.known) {
@@ -91,10 +91,7 @@ void write_annotated(const WatchWork& w, const std::filesystem::path& dir) {
 EmbedOptions embed_options_for(const FittedModel& model) {
   EmbedOptions e;
   try {
-    e.size = model.prep.image_size;
-    e.aspect = parse_aspect(model.prep.aspect);
-    e.faces = parse_face_mode(model.prep.face_mode);
-    e.equalize = parse_equalize(model.prep.equalize);
+    e = EmbedOptions::from(model.prep);
   } catch (const std::exception& ex) {
     throw std::runtime_error(std::string("the model's preprocessing cannot be reproduced: ") + ex.what());
   }
@@ -108,8 +105,9 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
   namespace flow = oneapi::tbb::flow;
   using Msg = std::shared_ptr<WatchWork>;
   const EmbedOptions embed = embed_options_for(model);
-  if (embed.faces != FaceMode::asis && !tools)
-    throw std::logic_error(std::string("face mode ") + face_mode_name(embed.faces) + " needs face tools");
+  if ((embed.faces != FaceMode::asis || embed.embedding == Embedding::resnet) && !tools)
+    throw std::logic_error(std::string("face mode ") + face_mode_name(embed.faces) + " / embedding " +
+                           embedding_name(embed.embedding) + " needs face tools");
   const int threads = resolve_threads(opt.threads);
   const std::ptrdiff_t in_flight = opt.max_in_flight > 0 ? opt.max_in_flight : 4 * threads;
 
@@ -120,8 +118,13 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     h.prep = model.prep;
     h.labels = model.labels;
     h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + " watch";
+    if (h.prep.learned()) {
+      h.thumbnail_size = kThumbnailSide;
+      h.thumbnail_channels = 3;
+    }
     store = std::make_unique<StoreAppender>(opt.store, h);
-    if (store->repaired() && warn) warn(opt.store.string() + ": repaired before appending: " + store->repaired()->summary());
+    if (store->repaired() && warn)
+      warn(opt.store.string() + ": repaired before appending: " + store->repaired()->summary());
   }
 
   WatchSummary sum;
@@ -190,6 +193,10 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
       run_stage(w->frame, [&](FrameWork& x) { faces_stage(x, embed, tools); });
       return w;
     });
+    flow::function_node<Msg, Msg> describe(g, flow::unlimited, [&](Msg w) {
+      run_stage(w->frame, [&](FrameWork& x) { describe_stage(x, embed, tools); });
+      return w;
+    });
     flow::function_node<Msg, Msg> classify_node(g, flow::unlimited, [&](Msg w) {
       try {
         if (w->frame.result.ok()) classify_stage(*w, model);
@@ -243,7 +250,7 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
             RecordInfo info = record_info(r, f);
             info.path = w->event.rel;
             info.label = known ? store->label_index(fa.shown) : -1;
-            store->add(std::move(info), f.pixels.data(), f.pixels.size());
+            add_face(*store, std::move(info), f);
             ++sum.stored;
             if (!unflushed_since) unflushed_since = Clock::now();
           }
@@ -273,7 +280,8 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     flow::make_edge(gateway, read);
     flow::make_edge(read, decode);
     flow::make_edge(decode, faces);
-    flow::make_edge(faces, classify_node);
+    flow::make_edge(faces, describe);
+    flow::make_edge(describe, classify_node);
     flow::make_edge(classify_node, order);
     flow::make_edge(order, sink);
     flow::make_edge(sink, finish);

@@ -11,7 +11,24 @@
 
 namespace lumaflow::cli {
 
+void EmbedFlags::add_models_option(CLI::App& app, std::string& models) {
+  app.add_option("--models", models,
+                 "Folder with the learned embedding's weights (default: $LUMAFLOW_MODELS, else the set-up's " +
+                     std::string(LUMAFLOW_MODELS_DEFAULT) + ")");
+}
+
 void EmbedFlags::add_to(CLI::App& app, bool with_size) {
+  app.add_option("--embedding", embedding,
+                 "What a face becomes: pixels (its own N×N luminance, the default) or resnet (dlib's learned 128-d "
+                 "descriptor of its aligned colour chip)")
+      ->check(CLI::IsMember({"pixels", "resnet"}))
+      ->capture_default_str();
+  add_models_option(app, models);
+  app.add_option("--chip-colour", chip_colour,
+                 "resnet: colour of the face chips: rgb, grey, or auto (rgb; fit switches to grey when every "
+                 "training face is grey, so colour frames are compared like with like)")
+      ->check(CLI::IsMember({"auto", "rgb", "grey"}))
+      ->capture_default_str();
   if (with_size)
     app.add_option("--size", size, "Output side N of the N×N luminance crop")
         ->check(CLI::Range(8, 1024))
@@ -36,6 +53,12 @@ void EmbedFlags::add_to(CLI::App& app, bool with_size) {
 
 IngestOptions EmbedFlags::options() const {
   IngestOptions o;
+  o.embed.embedding = parse_embedding(embedding);
+  if (o.embed.embedding == Embedding::resnet && equalize != "none")
+    throw std::invalid_argument("--equalize " + equalize + " applies to the pixel embedding only, not to --embedding " +
+                                embedding);
+  o.models_dir = models;
+  o.embed.chip_grey = chip_colour == "grey";
   o.embed.size = size;
   o.embed.aspect = parse_aspect(aspect);
   o.embed.faces = parse_face_mode(faces);
@@ -47,8 +70,22 @@ IngestOptions EmbedFlags::options() const {
 }
 
 std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt) {
-  if (opt.embed.faces == FaceMode::asis) return nullptr;
-  return std::make_unique<FaceTools>(opt.embed.faces, opt.embed.size);
+  if (opt.embed.faces == FaceMode::asis && opt.embed.embedding == Embedding::pixels) return nullptr;
+  return std::make_unique<FaceTools>(opt.embed, opt.models_dir);
+}
+
+bool all_thumbnails_grey(const EmbeddingStore& store) {
+  if (!store.learned() || store.empty()) return false;
+  for (size_t i = 0; i < store.size(); ++i) {
+    const Thumbnail t = store.thumbnail(i);
+    if (!t.data) return false;
+    if (t.channels == 1) continue;
+    for (int p = 0; p < t.side * t.side; ++p) {
+      const uint8_t* px = t.data + static_cast<size_t>(p) * static_cast<size_t>(t.channels);
+      if (px[0] != px[1] || px[1] != px[2]) return false;
+    }
+  }
+  return true;
 }
 
 Progress progress_bar(const std::string& what) {

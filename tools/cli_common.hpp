@@ -13,6 +13,9 @@ namespace lumaflow::cli {
 
 // The preprocessing flags every command that embeds images accepts.
 struct EmbedFlags {
+  std::string embedding = "pixels";
+  std::string models;                // --models DIR
+  std::string chip_colour = "auto";  // resnet: auto | rgb | grey
   int size = 128;
   std::string aspect = "stretch";
   std::string faces = "asis";
@@ -22,11 +25,17 @@ struct EmbedFlags {
   bool no_reduced_jpeg = false;
 
   void add_to(CLI::App& app, bool with_size = true);
+  // Only --models (commands whose embedding comes from a model: classify, watch).
+  static void add_models_option(CLI::App& app, std::string& models);
   IngestOptions options() const;
 };
 
-// Loads face tools when the mode needs them (nullptr for asis).
+// Loads face tools when the options need them (nullptr for pixels of whole images).
 std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt);
+
+// resnet: whether every face of the store was grey (its thumbnails have B = G = R): then the
+// chips were grey too, and a model fitted on it should make grey chips of colour frames.
+bool all_thumbnails_grey(const EmbeddingStore& store);
 
 // A progress bar on stderr when it is a terminal; silent otherwise.
 Progress progress_bar(const std::string& what);

@@ -23,6 +23,7 @@ struct ClassifyArgs {
   std::string faces;
   std::string annotate;
   int threads = 0;
+  std::string models;
 };
 
 std::string folder_name(const std::string& dir) {
@@ -42,13 +43,10 @@ int run_classify(const ClassifyArgs& a) {
   if (!a.faces.empty() && a.faces != model.prep.face_mode)
     throw std::runtime_error(a.model + ": the model was fitted on faces prepared with --faces " + model.prep.face_mode +
                              ", not " + a.faces);
-  EmbedFlags flags;
-  flags.size = model.prep.image_size;
-  flags.aspect = model.prep.aspect;
-  flags.faces = model.prep.face_mode;
-  flags.equalize = model.prep.equalize;
-  flags.threads = a.threads;
-  const IngestOptions opt = flags.options();
+  IngestOptions opt;
+  opt.embed = EmbedOptions::from(model.prep);
+  opt.threads = a.threads;
+  opt.models_dir = a.models;
   if (auto d = opt.embed.preprocessing().difference(model.prep); !d.empty())
     throw std::runtime_error(a.model + ": model preprocessing not reproducible here: " + d);
   auto tools = make_face_tools(opt);
@@ -90,8 +88,7 @@ int run_classify(const ClassifyArgs& a) {
     const auto [f, k] = faces[static_cast<size_t>(i)];
     const FaceCrop& crop = frames[f].frame.faces[k];
     const auto c0 = Clock::now();
-    RowMatrixF row(1, static_cast<Eigen::Index>(crop.pixels.size()));
-    pixels_to_row(crop.pixels.data(), crop.pixels.size(), row.data());
+    const RowMatrixF row = face_row(crop);
     Answer& ans = frames[f].answers[k];
     ans.result = classify(model, row, 1).front();
     ans.ms = std::chrono::duration<double, std::milli>(Clock::now() - c0).count();
@@ -165,7 +162,8 @@ void register_classify_command(CLI::App& app, Registry& reg) {
   cl->add_option("--faces", c->faces, "Must match the model's face mode (asis, detect, align); default: the model's")
       ->check(CLI::IsMember({"asis", "detect", "align"}));
   cl->add_option("--annotate", c->annotate, "Write each frame as PNG with boxes and names into this folder");
-  cl->add_option("--threads", c->threads, "Worker threads (0 = all cores)");
+  cl->add_option("--threads", c->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  EmbedFlags::add_models_option(*cl, c->models);
   reg.emplace_back(cl, [c] { return run_classify(*c); });
 }
 

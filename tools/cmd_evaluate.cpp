@@ -31,9 +31,13 @@ struct EvaluateArgs {
   int size = 128;
   int threads = 0;
   uint64_t seed = 42;
-  std::string variants = "asis,align,align+equalize";
+  std::string variants;   // empty: every variant of --embedding
+  std::string embedding;  // pixels | resnet | empty (both; resnet skipped when its weights are missing)
+  std::string models;
   bool no_whiten = false;
 };
+
+bool learned_variant(const std::string& v) { return v.rfind("resnet", 0) == 0; }
 
 struct Embedded {
   std::string name;
@@ -92,9 +96,11 @@ Embedded embed_variant(const std::string& variant, const std::filesystem::path& 
                        const FaceTools* tools) {
   IngestOptions o;
   o.embed.size = a.size;
-  o.embed.faces = variant == "asis" ? FaceMode::asis : FaceMode::align;
+  o.embed.embedding = learned_variant(variant) ? Embedding::resnet : Embedding::pixels;
+  o.embed.faces = variant == "asis" || variant == "resnet" ? FaceMode::asis : FaceMode::align;
   o.embed.equalize = variant == "align+equalize" ? Equalize::hist : Equalize::none;
   o.threads = a.threads;
+  o.models_dir = a.models;
   IngestSummary sum;
   const EmbeddingStore store = ingest_to_memory(input, o, tools, &sum, progress_bar("embed " + variant));
   Embedded e;
@@ -129,8 +135,7 @@ Embedded embed_variant(const std::string& variant, const std::filesystem::path& 
   const size_t d = store.dims();
   e.x.resize(static_cast<Eigen::Index>(idx.size()), static_cast<Eigen::Index>(d));
   for (size_t r = 0; r < idx.size(); ++r) {
-    const uint8_t* px = store.pixels(static_cast<size_t>(idx[r]));
-    pixels_to_row(px, d, e.x.row(static_cast<Eigen::Index>(r)).data());
+    store.row(static_cast<size_t>(idx[r]), e.x.row(static_cast<Eigen::Index>(r)).data());
     e.y.push_back(store.record(static_cast<size_t>(idx[r])).label);
     e.paths.push_back(store.record(static_cast<size_t>(idx[r])).path);
   }
@@ -209,19 +214,44 @@ int run_evaluate(const EvaluateArgs& a) {
   const std::filesystem::path out(a.output);
   if (!std::filesystem::is_directory(a.input))
     throw std::runtime_error(a.input + ": not a folder (DIR/<person>/<image>)");
-  std::vector<std::string> variants = split_list(a.variants);
+  const bool optional_resnet = a.variants.empty() && a.embedding.empty();
+  std::vector<std::string> variants =
+      split_list(!a.variants.empty()       ? a.variants
+                 : a.embedding == "pixels" ? "asis,align,align+equalize"
+                 : a.embedding == "resnet" ? "resnet,resnet+align"
+                                           : "asis,align,align+equalize,resnet,resnet+align");
   for (const auto& v : variants)
-    if (v != "asis" && v != "align" && v != "align+equalize")
-      throw std::invalid_argument("unknown variant '" + v + "' (expected asis, align or align+equalize)");
+    if (v != "asis" && v != "align" && v != "align+equalize" && v != "resnet" && v != "resnet+align")
+      throw std::invalid_argument("unknown variant '" + v +
+                                  "' (expected asis, align, align+equalize, resnet or resnet+align)");
   if (variants.empty()) throw std::invalid_argument("--variants: no variant given");
+  if (optional_resnet) {
+    try {
+      locate_models_dir(a.models);
+    } catch (const ModelsNotFound& e) {
+      std::cerr << "lumaflow: evaluate: resnet rows skipped: " << e.what() << "\n";
+      std::erase_if(variants, learned_variant);
+    }
+  }
   std::filesystem::create_directories(out);
 
-  std::unique_ptr<FaceTools> tools;
+  std::unique_ptr<FaceTools> tools, learned_asis, learned_align;
   std::vector<Embedded> data;
   data.reserve(variants.size());
   for (const auto& v : variants) {
-    if (v != "asis" && !tools) tools = std::make_unique<FaceTools>(FaceMode::align, a.size);
-    data.push_back(embed_variant(v, a.input, a, tools.get()));
+    const FaceTools* t = nullptr;
+    if (v == "align" || v == "align+equalize") {
+      if (!tools) tools = std::make_unique<FaceTools>(FaceMode::align, a.size);
+      t = tools.get();
+    } else if (v == "resnet" || v == "resnet+align") {
+      EmbedOptions eo;
+      eo.embedding = Embedding::resnet;
+      eo.faces = v == "resnet" ? FaceMode::asis : FaceMode::align;
+      auto& slot = v == "resnet" ? learned_asis : learned_align;
+      if (!slot) slot = std::make_unique<FaceTools>(eo, a.models);
+      t = slot.get();
+    }
+    data.push_back(embed_variant(v, a.input, a, t));
   }
 
   VariantOptions base;
@@ -236,7 +266,8 @@ int run_evaluate(const EvaluateArgs& a) {
   std::vector<Row> rows;
   std::vector<RefRow> refs;
   for (const Embedded& e : data) {
-    for (int w = 0; w < (a.no_whiten ? 1 : 2); ++w) {
+    // Whitening is an eigenface-space question; learned descriptors are compared as they are.
+    for (int w = 0; w < (a.no_whiten || learned_variant(e.name) ? 1 : 2); ++w) {
       Row r;
       r.base = e.name;
       r.whiten = w == 1;
@@ -399,8 +430,9 @@ int run_evaluate(const EvaluateArgs& a) {
 void register_evaluate_command(CLI::App& app, Registry& reg) {
   auto a = std::make_shared<EvaluateArgs>();
   auto* c = app.add_subcommand("evaluate",
-                               "Measured comparison of embedding variants (asis, align, align+equalize, each also "
-                               "PCA-whitened) with OpenCV's Eigen/Fisher/LBPH recognizers as references");
+                               "Measured comparison of embedding variants (pixels: asis, align, align+equalize, each "
+                               "also PCA-whitened; learned: resnet, resnet+align) with OpenCV's Eigen/Fisher/LBPH "
+                               "recognizers as references");
   c->add_option("DIR,--input-dir", a->input, "Labelled face folder (DIR/<person>/<image>)")->required();
   c->add_option("-o,--output", a->output, "Output folder for evaluation.md, evaluation.json and the UMAP charts")
       ->capture_default_str();
@@ -411,7 +443,11 @@ void register_evaluate_command(CLI::App& app, Registry& reg) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   c->add_option("--seed", a->seed, "Seed of every random choice")->capture_default_str();
-  c->add_option("--variants", a->variants, "Comma-separated subset of asis,align,align+equalize")
+  c->add_option("--embedding", a->embedding, "Only the variants of one embedding: pixels or resnet (default both)")
+      ->check(CLI::IsMember({"pixels", "resnet"}));
+  EmbedFlags::add_models_option(*c, a->models);
+  c->add_option("--variants", a->variants,
+                "Comma-separated subset of asis,align,align+equalize,resnet,resnet+align (overrides --embedding)")
       ->capture_default_str();
   c->add_flag("--no-whiten", a->no_whiten, "Skip the PCA-whitened version of each variant");
   reg.emplace_back(c, [a] { return run_evaluate(*a); });

@@ -19,11 +19,32 @@ struct FitArgs {
   ModelOptions opt;
   std::string space = "auto";
   int holdout = 0;
+  int pca = 0;  // 0: the embedding's default (100 for pixels, no reduction for learned vectors)
 };
 
 int run_fit(FitArgs a) {
-  const EmbeddingStore store = load_input(a.input, a.flags);
+  EmbeddingStore store = load_input(a.input, a.flags);
   a.opt.threads = a.flags.threads;
+  a.opt.pca_components = a.pca > 0 ? a.pca : store.learned() ? 0 : 100;
+  a.opt.open_set = store.learned() ? OpenSetRule::pairs : OpenSetRule::nearest;
+  if (store.learned()) {
+    // Grey training faces: the chips of new (colour) frames are made grey as well.
+    EmbedOptions e = EmbedOptions::from(store.header().prep);
+    const bool grey_data = all_thumbnails_grey(store);
+    if (a.flags.chip_colour == "grey" && !e.chip_grey && !grey_data)
+      throw std::invalid_argument(a.input +
+                                  ": its faces were described from colour chips; embed it again with "
+                                  "--chip-colour grey to fit on grey chips");
+    const bool grey = a.flags.chip_colour == "grey" || (a.flags.chip_colour == "auto" && grey_data) || e.chip_grey;
+    if (a.flags.chip_colour == "rgb" && e.chip_grey)
+      throw std::invalid_argument(a.input + ": its faces were described from grey chips, not rgb");
+    e.chip_grey = grey;
+    store.header().prep = e.preprocessing();
+    std::fprintf(stderr, "face chips: %s (%s)\n", grey ? "grey" : "rgb",
+                 a.flags.chip_colour != "auto" ? "--chip-colour"
+                 : grey_data                   ? "every training face is grey"
+                                               : "training faces in colour");
+  }
   // Measure every classify space on a held-out split of the training data, keep the best.
   Labels y;
   std::vector<int> idx;
@@ -121,7 +142,8 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
                   "Where the SVM classifies: pca, umap2, umapN, or auto (best on a held-out split)")
       ->check(CLI::IsMember({"auto", "pca", "umap2", "umapN"}))
       ->capture_default_str();
-  fit->add_option("--pca", f->opt.pca_components, "PCA components")->check(CLI::Range(2, 4096))->capture_default_str();
+  fit->add_option("--pca", f->pca, "PCA components (default 100 for pixels; learned vectors are not reduced)")
+      ->check(CLI::Range(2, 4096));
   fit->add_flag("--whiten", f->opt.whiten, "Whiten the PCA space (eigenfaces with unit variance)");
   fit->add_option("--umapn", f->opt.umapn_components, "UMAP components for --classify-space umapN")
       ->capture_default_str();

@@ -53,7 +53,18 @@ int run_inspect(const InspectArgs& a) {
     j["aspect"] = h.prep.aspect;
     j["face_mode"] = h.prep.face_mode;
     j["equalize"] = h.prep.equalize;
+    j["embedding"] = h.prep.embedding;
+    j["dims"] = s.dims();
+    if (h.prep.learned()) {
+      j["embedding_model"] = h.prep.embedding_model;
+      j["chip"] = h.prep.chip;
+      j["thumbnail"] = {{"side", h.thumbnail_size}, {"channels", h.thumbnail_channels}};
+    }
     j["created_by"] = h.created_by;
+    if (!rep.damaged.empty()) {
+      auto& d = j["damaged"] = nlohmann::json::array();
+      for (const auto& r : rep.damaged) d.push_back({{"offset", r.offset}, {"length", r.length}, {"reason", r.reason}});
+    }
     j["records"] = s.size();
     j["segments"] = rep.segments;
     j["intact"] = !rep.damage.has_value();
@@ -68,11 +79,19 @@ int run_inspect(const InspectArgs& a) {
     std::cout << "store      " << a.store << "\n"
               << "format     v" << h.format_version << ", " << rep.segments << " segment"
               << (rep.segments == 1 ? "" : "s") << ", " << rep.bytes_ok << " bytes intact\n"
-              << "records    " << s.size() << " (" << s.dims() << "-d vectors, " << h.prep.image_size << "x"
-              << h.prep.image_size << " luminance)\n"
-              << "pixels     " << h.prep.grayscale << "; resize " << h.prep.interpolation << "; aspect "
-              << h.prep.aspect << "\nfaces      mode " << h.prep.face_mode << ", equalize " << h.prep.equalize << ", "
-              << boxes << " records with a face box\n"
+              << "records    " << s.size() << " (" << s.dims() << "-d vectors, "
+              << (h.prep.learned()
+                      ? h.prep.embedding + " descriptors of " + h.prep.chip
+                      : std::to_string(h.prep.image_size) + "x" + std::to_string(h.prep.image_size) + " luminance")
+              << ")\n";
+    if (h.prep.learned())
+      std::cout << "model      " << h.prep.embedding_model << "\nthumbnails " << h.thumbnail_size << "x"
+                << h.thumbnail_size << "x" << h.thumbnail_channels << "\n";
+    else
+      std::cout << "pixels     " << h.prep.grayscale << "; resize " << h.prep.interpolation << "; aspect "
+                << h.prep.aspect << "\n";
+    std::cout << "faces      mode " << h.prep.face_mode << ", equalize " << h.prep.equalize << ", " << boxes
+              << " records with a face box\n"
               << "made by    " << h.created_by << "\n"
               << "labels     " << h.labels.size() << "\n";
     for (size_t i = 0; i < h.labels.size(); ++i) {
@@ -108,7 +127,7 @@ void write_npy(const std::filesystem::path& path, const EmbeddingStore& s, bool 
   if (as_float) {
     std::vector<float> row(s.dims());
     for (size_t i = 0; i < s.size(); ++i) {
-      pixels_to_row(s.pixels(i), s.dims(), row.data());
+      s.row(i, row.data());
       out.write(row.data(), row.size() * sizeof(float));
     }
   } else {
@@ -120,6 +139,8 @@ void write_npy(const std::filesystem::path& path, const EmbeddingStore& s, bool 
 int run_export(const ExportArgs& a) {
   if (a.npy.empty() && a.labels.empty()) throw std::runtime_error("export: give --npy and/or --labels");
   const EmbeddingStore s = load_store_verbose(a.store);
+  if (!a.npy.empty() && s.learned() && a.dtype != "f4")
+    throw std::runtime_error(a.store + ": learned vectors are float32; --dtype u1 applies to pixel stores only");
   if (!a.npy.empty()) write_npy(a.npy, s, a.dtype == "f4");
   if (!a.labels.empty()) {
     std::string csv = "index,path,face_index,label_index,label\n";

@@ -16,6 +16,7 @@
 #include "nodes/image/faces.hpp"
 #include "nodes/model/answer.hpp"
 #include "nodes/model/openset.hpp"
+#include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
 namespace lumaflow::cli {
@@ -87,13 +88,16 @@ struct WatchArgs {
   std::string model, dir, store, out, format = "json", annotate;
   bool existing = false;
   int threads = 0;
+  std::string models;
 };
 
 int run_watch_command(const WatchArgs& a) {
   const FittedModel model = load_model(a.model);
   const EmbedOptions embed = embed_options_for(model);
-  std::unique_ptr<FaceTools> tools;
-  if (embed.faces != FaceMode::asis) tools = std::make_unique<FaceTools>(embed.faces, embed.size);
+  IngestOptions io;
+  io.embed = embed;
+  io.models_dir = a.models;
+  std::unique_ptr<FaceTools> tools = make_face_tools(io);
 
   std::unique_ptr<UnknownTracker> tracker;
   const OpenSetParams osp = open_set_params(model);
@@ -168,6 +172,7 @@ void register_watch_commands(CLI::App& app, Registry& reg) {
   c->add_option("--store", w->store, "Append every face (label = predicted person, -1 unknown) to this store");
   c->add_option("--out", w->out, "Append answer lines to this file instead of standard output");
   c->add_flag("--existing", w->existing, "Classify the files already in DIR first");
+  EmbedFlags::add_models_option(*c, w->models);
   c->add_option("--threads", w->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -226,6 +226,18 @@ RowMatrixF PcaModel::inverse_transform(MatrixRefF z, bool whiten) const {
   return out;
 }
 
+PcaModel identity_basis(MatrixRefF x) {
+  if (x.rows() < 2 || x.cols() < 1) throw std::invalid_argument("identity_basis: need at least 2 rows");
+  PcaModel m;
+  m.mean = x.colwise().mean().transpose();
+  const auto d = x.cols();
+  m.components = RowMatrixF::Identity(d, d);
+  m.explained_variance =
+      ((x.rowwise() - m.mean.transpose()).colwise().squaredNorm() / static_cast<float>(x.rows() - 1)).transpose();
+  m.total_variance = m.explained_variance.sum();
+  return m;
+}
+
 RowMatrixF span_coordinates(MatrixRefF x) {
   const Eigen::Index n = x.rows();
   if (n < 2) return RowMatrixF::Zero(n, 1);

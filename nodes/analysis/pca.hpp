@@ -46,6 +46,11 @@ struct PcaModel {
 
 PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt);
 
+// The "no reduction" basis: mean of x, the d unit axes as components (k = d), each column's
+// sample variance as explained_variance (not sorted). transform() only centres, so distances
+// are exactly those of x — for learned descriptors, whose Euclidean distance is calibrated.
+PcaModel identity_basis(MatrixRefF x);
+
 // Coordinates of the rows inside their own (centred) span: an n × r matrix, r ≤ n − 1, whose
 // pairwise Euclidean distances equal those of x (an isometry: PCA scores with every non-zero
 // component). From the n×n Gram matrix, so O(n²·d) time and O(n²) memory: for n ≤ a few

@@ -186,12 +186,17 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data()));
   int flags = cv::IMREAD_UNCHANGED;
   if (probe.format == ImageFormat::jpeg) {
-    out.reduction = opt.color ? 1 : jpeg_reduction(probe.width, probe.height, opt);
-    flags = opt.color            ? cv::IMREAD_COLOR
-            : out.reduction == 8 ? cv::IMREAD_REDUCED_GRAYSCALE_8
-            : out.reduction == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
-            : out.reduction == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
-                                 : cv::IMREAD_GRAYSCALE;
+    out.reduction = jpeg_reduction(probe.width, probe.height, opt);
+    if (opt.color)
+      flags = out.reduction == 8   ? cv::IMREAD_REDUCED_COLOR_8
+              : out.reduction == 4 ? cv::IMREAD_REDUCED_COLOR_4
+              : out.reduction == 2 ? cv::IMREAD_REDUCED_COLOR_2
+                                   : cv::IMREAD_COLOR;
+    else
+      flags = out.reduction == 8   ? cv::IMREAD_REDUCED_GRAYSCALE_8
+              : out.reduction == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
+              : out.reduction == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
+                                   : cv::IMREAD_GRAYSCALE;
   }
   try {
     out.image = cv::imdecode(buf, flags);

@@ -3,10 +3,10 @@
 // probe_image() reads only the container header (JPEG SOF, PNG IHDR, PNM, BMP, WebP, TIFF) to
 // learn format and size, so a file that claims 50,000 × 50,000 pixels is refused before any
 // allocation. decode_image() then decodes with OpenCV:
-//  - JPEG is decoded straight to luma (the JPEG Y channel is BT.601 luma) and, when the image is
-//    at least 2×, 4× or 8× the target size, at reduced scale by libjpeg's DCT scaling
-//    (IMREAD_REDUCED_GRAYSCALE_2/4/8): much less work, and the later area resize hides the
-//    difference (tests bound the mean absolute difference).
+//  - JPEG is decoded straight to luma (the JPEG Y channel is BT.601 luma), or to BGR with
+//    `color`, and, when the image is at least 2×, 4× or 8× the target size, at reduced scale by
+//    libjpeg's DCT scaling (IMREAD_REDUCED_GRAYSCALE/COLOR_2/4/8): much less work, and the later
+//    area resize hides the difference (tests bound the mean absolute difference).
 //  - other formats keep their channels (gray, BGR, BGRA; 16-bit is kept) for nodes/luminance.
 // Errors throw DecodeError with a reason; the caller adds the path.
 #pragma once
@@ -36,11 +36,11 @@ ImageProbe probe_image(std::span<const uint8_t> bytes);
 
 struct DecodeOptions {
   int target_size = 128;          // N of the final N×N crop; drives the reduced JPEG decode
-  bool reduced_jpeg = true;       // allow IMREAD_REDUCED_GRAYSCALE_2/4/8 when big enough
+  bool reduced_jpeg = true;       // allow IMREAD_REDUCED_{GRAYSCALE,COLOR}_2/4/8 when big enough
   bool crop = false;              // aspect policy: with crop the short side must cover N
   double max_megapixels = 100.0;  // refuse images whose header declares more
   int min_side = 8;               // refuse degenerate images (e.g. 1×1)
-  bool color = false;             // keep colour for JPEG too (face detection on colour frames)
+  bool color = false;             // keep colour for JPEG too (the learned embedding's chips are colour)
 };
 
 struct DecodedImage {

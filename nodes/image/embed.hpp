@@ -1,6 +1,8 @@
-// Embed: the per-frame stages that turn one image file into 0..k N×N luminance faces.
+// Embed: the per-frame stages that turn one image file into 0..k face embeddings.
 //
-//   read (bytes + content hash) -> decode -> [detect -> align] -> luminance -> resize
+//   pixels: read (bytes + content hash) -> decode -> [detect -> align] -> luminance -> resize
+//   resnet: read -> decode (colour) -> [detect -> 68 landmarks] -> 150×150 RGB chip -> describe
+//           (the learned 128-d descriptor, nodes/learned/resnet.hpp) + a small colour thumbnail
 //
 // Each stage is a plain function on a FrameWork value, so the oneTBB graph (flow/ingest) can
 // run them as separate nodes while process_frame() runs them in a plain loop — the reference
@@ -13,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <opencv2/core.hpp>
 
 #include "nodes/image/decode.hpp"
 #include "nodes/image/equalize.hpp"
@@ -30,17 +34,32 @@ using EqualizeMode = Equalize;                      // none | hist | clahe (node
 EqualizeMode parse_equalize(const std::string& s);  // none | hist | clahe
 const char* equalize_name(EqualizeMode m);
 
+// What a face becomes: its own N×N luminance pixels (the project's question) or dlib's learned
+// 128-d ResNet descriptor of its aligned colour chip.
+enum class Embedding { pixels, resnet };
+Embedding parse_embedding(const std::string& s);  // pixels | resnet
+const char* embedding_name(Embedding e);
+
+// Learned records keep a thumbnail of the face for the atlas, annotations and export.
+inline constexpr int kThumbnailSide = 32;  // px, BGR
+
 struct EmbedOptions {
-  int size = 128;  // N
+  Embedding embedding = Embedding::pixels;
+  int size = 128;  // N (pixels); resnet chips are always 150×150
   Aspect aspect = Aspect::stretch;
   bool reduced_jpeg = true;       // DCT-scaled JPEG decode when big enough
   double max_megapixels = 100.0;  // refuse larger images before decoding
   uint64_t max_file_bytes = 256ull << 20;
   FaceMode faces = FaceMode::asis;
   EqualizeMode equalize = EqualizeMode::none;
+  // resnet: chips converted to grey (R = G = B) before describing — set when the training faces
+  // were grey, so colour frames are compared like with like (fit decides from the data).
+  bool chip_grey = false;
 
   Preprocessing preprocessing() const;  // what the store header records
   DecodeOptions decode_options() const;
+  // The inverse of preprocessing(); throws std::invalid_argument for values this build can't make.
+  static EmbedOptions from(const Preprocessing& p);
 };
 
 // Detector and aligner for FaceMode::detect/align, loaded once and shared read-only by all
@@ -48,10 +67,13 @@ struct EmbedOptions {
 class FaceTools;
 
 struct FaceCrop {
-  std::vector<uint8_t> pixels;  // N×N luminance
+  std::vector<uint8_t> pixels;  // pixels: N×N luminance
   int face_index = 0;
   std::optional<FaceBox> box;  // in source-frame pixels; absent for whole images
   bool landmarks_found = false;
+  cv::Mat chip;                    // resnet: the 150×150 RGB chip, until describe_stage
+  std::vector<float> vector;       // resnet: the 128-d descriptor
+  std::vector<uint8_t> thumbnail;  // resnet: kThumbnailSide² BGR bytes
 };
 
 struct FrameResult {
@@ -74,6 +96,8 @@ struct FrameWork {
 void read_stage(FrameWork& w, const EmbedOptions& opt);
 void decode_stage(FrameWork& w, const EmbedOptions& opt);
 void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools);
+// resnet: each face's chip -> descriptor + thumbnail (the chip is released); pixels: nothing.
+void describe_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools);
 
 // Runs a stage, turning an exception into w.result.error (stages after a failure are skipped).
 template <class Stage>
@@ -88,6 +112,9 @@ void run_stage(FrameWork& w, Stage&& stage) {
     w.decoded = {};
   }
 }
+
+// One face as the raw vector the numerics take (1 × dims): its pixels / 255 or its descriptor.
+RowMatrixF face_row(const FaceCrop& face);
 
 // The store record of one face of a frame (path, label, source size, hash, face index, box).
 RecordInfo record_info(const FrameResult& frame, const FaceCrop& face);

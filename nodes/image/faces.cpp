@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "nodes/image/align.hpp"
+#include "nodes/image/chip.hpp"
 #include "nodes/image/detect.hpp"
 #include "nodes/image/luminance.hpp"
 
@@ -13,13 +15,14 @@ namespace lumaflow {
 struct FaceTools::Impl {
   FaceMode mode;
   int size;
-  FaceDetector detector;
+  std::optional<FaceDetector> detector;
   std::unique_ptr<FaceAligner> aligner;
+  std::optional<FaceDescriptorNet> net;
 };
 
 FaceTools::FaceTools(FaceMode mode, int size) {
   if (mode == FaceMode::asis) throw std::invalid_argument("FaceTools: face mode asis needs no face tools");
-  impl_ = std::make_unique<Impl>(Impl{mode, size, FaceDetector(DetectOptions{}), nullptr});
+  impl_ = std::make_unique<Impl>(Impl{mode, size, FaceDetector(DetectOptions{}), nullptr, std::nullopt});
   if (mode == FaceMode::align) {
     AlignOptions ao;
     ao.size = size;
@@ -27,9 +30,23 @@ FaceTools::FaceTools(FaceMode mode, int size) {
   }
 }
 
+FaceTools::FaceTools(const EmbedOptions& opt, const std::string& models_dir) {
+  impl_ = std::make_unique<Impl>(Impl{opt.faces, opt.size, std::nullopt, nullptr, std::nullopt});
+  if (opt.faces != FaceMode::asis) impl_->detector.emplace(DetectOptions{});
+  // The chip is cut from the 68 landmarks in both detect and align modes (dlib's recipe).
+  if (opt.faces == FaceMode::align || (opt.faces == FaceMode::detect && opt.embedding == Embedding::resnet)) {
+    AlignOptions ao;
+    ao.size = opt.size;
+    impl_->aligner = std::make_unique<FaceAligner>(ao);
+  }
+  if (opt.embedding == Embedding::resnet) impl_->net.emplace(FaceDescriptorNet::load(locate_models_dir(models_dir)));
+}
+
 FaceTools::~FaceTools() = default;
 
 FaceMode FaceTools::mode() const { return impl_->mode; }
+
+const FaceDescriptorNet* FaceTools::net() const { return impl_->net ? &*impl_->net : nullptr; }
 
 namespace {
 
@@ -42,16 +59,49 @@ cv::Rect square_box(const cv::Rect& b, cv::Size frame) {
 
 }  // namespace
 
+namespace {
+
+// Detections left to right; a frame without any is retried as a tight face crop.
+std::vector<Detection> find_faces(const FaceDetector& detector, const cv::Mat& gray) {
+  std::vector<Detection> found = detector.detect(gray);
+  if (found.empty())
+    if (auto d = detect_in_crop(detector, gray)) found.push_back(*d);
+  std::sort(found.begin(), found.end(), [](const Detection& a, const Detection& b) {
+    return a.box.x != b.box.x ? a.box.x < b.box.x : a.box.y < b.box.y;
+  });
+  return found;
+}
+
+}  // namespace
+
+std::vector<FaceCrop> FaceTools::chips(const cv::Mat& image, const cv::Mat& gray, int reduction) const {
+  if (!impl_->detector || !impl_->aligner) throw std::logic_error("FaceTools: chips() needs detect or align mode");
+  std::vector<FaceCrop> out;
+  int index = 0;
+  for (const Detection& d : find_faces(*impl_->detector, gray)) {
+    const std::vector<cv::Point2f> pts = impl_->aligner->landmarks(gray, d.box);
+    FaceCrop crop;
+    crop.chip = extract_face_chip(image, pts);
+    const auto mean_of = [&](int a, int b) {
+      cv::Point2f m(0, 0);
+      for (int i = a; i <= b; ++i) m += pts[static_cast<size_t>(i)];
+      return m * (1.f / static_cast<float>(b - a + 1));
+    };
+    crop.landmarks_found =
+        pts.size() == 68 && FaceAligner::plausible(mean_of(36, 41), mean_of(42, 47), (pts[48] + pts[54]) * 0.5f, d.box);
+    crop.face_index = index++;
+    crop.box = FaceBox{d.box.x * reduction, d.box.y * reduction, d.box.width * reduction, d.box.height * reduction};
+    out.push_back(std::move(crop));
+  }
+  return out;
+}
+
 std::vector<FaceCrop> FaceTools::faces(const cv::Mat& gray, int reduction, const EmbedOptions& opt) const {
   if (opt.size != impl_->size)
     throw std::logic_error("FaceTools built for size " + std::to_string(impl_->size) + ", asked for " +
                            std::to_string(opt.size));
-  std::vector<Detection> found = impl_->detector.detect(gray);
-  if (found.empty())
-    if (auto d = detect_in_crop(impl_->detector, gray)) found.push_back(*d);
-  std::sort(found.begin(), found.end(), [](const Detection& a, const Detection& b) {
-    return a.box.x != b.box.x ? a.box.x < b.box.x : a.box.y < b.box.y;
-  });
+  if (!impl_->detector) throw std::logic_error("FaceTools: faces() needs detect or align mode");
+  const std::vector<Detection> found = find_faces(*impl_->detector, gray);
   std::vector<FaceCrop> out;
   int index = 0;
   for (const Detection& d : found) {

@@ -9,6 +9,11 @@
 //           (falls back to the box crop, landmarks_found = false, when landmarks are implausible).
 // A frame with no detection is retried once as a tight face crop (padded detection), which is
 // what the labelled sets (orl, tvshow) are; a frame with still no face yields no crop (no error).
+//
+// For the learned embedding (EmbedOptions::embedding == resnet) it also holds the descriptor
+// network (nodes/learned/resnet.hpp, loaded once, shared by all threads), and chips() cuts
+// dlib's 150×150 RGB chip of each detected face from its 68 landmarks (nodes/image/chip.hpp),
+// in colour, as the network was trained.
 #pragma once
 
 #include <memory>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "nodes/image/embed.hpp"
+#include "nodes/learned/resnet.hpp"
 
 namespace lumaflow {
 
@@ -24,6 +30,9 @@ class FaceTools {
   // Loads what `mode` needs for N×N output; throws std::runtime_error naming a missing model
   // file and the Debian package that ships it.
   FaceTools(FaceMode mode, int size);
+  // What `opt` needs: detector (+ landmarks) unless asis; the descriptor network for resnet,
+  // from locate_models_dir(models_dir) (throws ModelsNotFound naming the set-up command).
+  FaceTools(const EmbedOptions& opt, const std::string& models_dir);
   ~FaceTools();
   FaceTools(const FaceTools&) = delete;
   FaceTools& operator=(const FaceTools&) = delete;
@@ -31,6 +40,11 @@ class FaceTools {
   FaceMode mode() const;
   // `reduction` is the decode scale factor (boxes are reported in source pixels).
   std::vector<FaceCrop> faces(const cv::Mat& gray, int reduction, const EmbedOptions& opt) const;
+  // resnet, detect|align: one RGB chip per detected face (FaceCrop::chip), left to right.
+  // `image` is the decoded frame (BGR, BGRA or grey), `gray` its luminance.
+  std::vector<FaceCrop> chips(const cv::Mat& image, const cv::Mat& gray, int reduction) const;
+  // nullptr unless built for resnet.
+  const FaceDescriptorNet* net() const;
 
  private:
   struct Impl;

@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <random>
 #include <set>
 
 #include "model_generated.h"
@@ -18,11 +19,11 @@
 #include "nodes/analysis/knn.hpp"
 #include "nodes/core/atomic_file.hpp"
 #include "nodes/core/checksum.hpp"
-#include "nodes/core/mapped_file.hpp"
-#include "nodes/store/frame.hpp"
 #include "nodes/core/hash.hpp"
+#include "nodes/core/mapped_file.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
+#include "nodes/store/frame.hpp"
 
 namespace lumaflow {
 
@@ -89,6 +90,58 @@ std::pair<float, float> person_distances(const RowMatrixF& reduced, const Labels
   return {best[0], ratio};
 }
 
+// The distance that best separates same-person from different-person pairs of training faces:
+// the t minimising (same pairs farther than t) / |same| + (different pairs within t) / |different|
+// (the equal-error point of the two rates, weighted equally). Different pairs: all when there
+// are at most 200,000, else 200,000 drawn with `seed`. O(min(n, 3000)²·d).
+float pair_threshold(const RowMatrixF& x_all, const Labels& y_all, uint64_t seed) {
+  // At most 3,000 evenly spaced faces (4.5 M pairs): O(n²·d) otherwise.
+  const Eigen::Index step = std::max<Eigen::Index>(1, (x_all.rows() + 2999) / 3000);
+  std::vector<int> rows;
+  for (Eigen::Index i = 0; i < x_all.rows(); i += step) rows.push_back(static_cast<int>(i));
+  RowMatrixF x(static_cast<Eigen::Index>(rows.size()), x_all.cols());
+  for (size_t k = 0; k < rows.size(); ++k) x.row(static_cast<Eigen::Index>(k)) = x_all.row(rows[k]);
+  Labels y;
+  for (int r : rows) y.push_back(y_all[static_cast<size_t>(r)]);
+  const Eigen::Index n = x.rows();
+  std::vector<float> same, diff;
+  const int64_t all_pairs = static_cast<int64_t>(n) * (n - 1) / 2;
+  const int64_t cap = 200000;
+  auto dist = [&](Eigen::Index i, Eigen::Index j) { return (x.row(i) - x.row(j)).norm(); };
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = i + 1; j < n; ++j)
+      if (y[static_cast<size_t>(i)] == y[static_cast<size_t>(j)])
+        same.push_back(dist(i, j));
+      else if (all_pairs <= cap)
+        diff.push_back(dist(i, j));
+  if (all_pairs > cap) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<Eigen::Index> pick(0, n - 1);
+    while (static_cast<int64_t>(diff.size()) < cap) {
+      const Eigen::Index i = pick(rng), j = pick(rng);
+      if (y[static_cast<size_t>(i)] != y[static_cast<size_t>(j)]) diff.push_back(dist(i, j));
+    }
+  }
+  if (same.empty() || diff.empty()) throw std::invalid_argument("fit: need two faces of one person and two people");
+  std::sort(same.begin(), same.end());
+  std::sort(diff.begin(), diff.end());
+  // Candidates: midpoints between consecutive values of the merged sorted list.
+  std::vector<float> all(same);
+  all.insert(all.end(), diff.begin(), diff.end());
+  std::sort(all.begin(), all.end());
+  float best_t = all.back(), best_cost = 3.f;
+  for (size_t k = 0; k + 1 < all.size(); ++k) {
+    const float t = 0.5f * (all[k] + all[k + 1]);
+    const double frr = static_cast<double>(same.end() - std::upper_bound(same.begin(), same.end(), t)) / same.size();
+    const double far = static_cast<double>(std::upper_bound(diff.begin(), diff.end(), t) - diff.begin()) / diff.size();
+    if (frr + far < best_cost) {
+      best_cost = static_cast<float>(frr + far);
+      best_t = t;
+    }
+  }
+  return best_t;
+}
+
 float percentile(std::vector<float> v, float p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -128,11 +181,15 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
   m.min_faces = std::max(2, opt.min_faces);
   m.open_set_percentile = opt.open_set_percentile;
 
-  PcaOptions po;
-  po.components = static_cast<int>(std::min<Eigen::Index>({opt.pca_components, n - 1, x.cols()}));
-  po.seed = opt.seed;
-  po.threads = opt.threads;
-  m.pca = fit_pca(x, po);
+  if (opt.pca_components > 0) {
+    PcaOptions po;
+    po.components = static_cast<int>(std::min<Eigen::Index>({opt.pca_components, n - 1, x.cols()}));
+    po.seed = opt.seed;
+    po.threads = opt.threads;
+    m.pca = fit_pca(x, po);
+  } else {
+    m.pca = identity_basis(x);
+  }
   m.reduced = m.pca.transform(x, m.whiten);
 
   m.umap2 = umap_fit(m.reduced, umap_options(opt, 2, n));
@@ -144,21 +201,26 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
   m.svm.fit(space, y, opt.svm);
 
   const std::vector<float> same = nearest_same_person(m.reduced, y);
-  m.open_set_threshold = percentile(same, opt.open_set_percentile) * opt.open_set_margin;
-  {
-    // Leave-one-out ratios on at most 2,000 evenly spaced training faces (O(n) each).
-    const int people = std::max(2, *std::max_element(y.begin(), y.end()) + 1);
-    const Eigen::Index step = std::max<Eigen::Index>(1, n / 2000);
-    std::vector<Eigen::Index> picks;
-    for (Eigen::Index i = 0; i < n; i += step) picks.push_back(i);
-    std::vector<float> ratios(picks.size());
-    parallel_for(static_cast<std::ptrdiff_t>(picks.size()), opt.threads, [&](std::ptrdiff_t t) {
-      Eigen::VectorXf dist;
-      const Eigen::Index i = picks[static_cast<size_t>(t)];
-      const RowMatrixF row = m.reduced.row(i);
-      ratios[static_cast<size_t>(t)] = person_distances(m.reduced, y, people, row.data(), i, dist).second;
-    });
-    m.open_set_ratio = percentile(ratios, opt.open_set_ratio_percentile);
+  if (opt.open_set == OpenSetRule::pairs) {
+    m.open_set_threshold = pair_threshold(m.reduced, y, opt.seed);
+    m.open_set_ratio = 1.f;  // ratios are ≤ 1: the distance alone decides
+  } else {
+    m.open_set_threshold = percentile(same, opt.open_set_percentile) * opt.open_set_margin;
+    {
+      // Leave-one-out ratios on at most 2,000 evenly spaced training faces (O(n) each).
+      const int people = std::max(2, *std::max_element(y.begin(), y.end()) + 1);
+      const Eigen::Index step = std::max<Eigen::Index>(1, n / 2000);
+      std::vector<Eigen::Index> picks;
+      for (Eigen::Index i = 0; i < n; i += step) picks.push_back(i);
+      std::vector<float> ratios(picks.size());
+      parallel_for(static_cast<std::ptrdiff_t>(picks.size()), opt.threads, [&](std::ptrdiff_t t) {
+        Eigen::VectorXf dist;
+        const Eigen::Index i = picks[static_cast<size_t>(t)];
+        const RowMatrixF row = m.reduced.row(i);
+        ratios[static_cast<size_t>(t)] = person_distances(m.reduced, y, people, row.data(), i, dist).second;
+      });
+      m.open_set_ratio = percentile(ratios, opt.open_set_ratio_percentile);
+    }
   }
   // Unknown faces of one new person should lie about as close together as a known person's do.
   m.unknown_eps = percentile(same, 50.f) * opt.open_set_margin;
@@ -477,10 +539,10 @@ FittedModel load_model(const std::filesystem::path& path) {
   // Cross-checks the Verifier cannot make.
   const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
   const int d = m.prep.vector_dims();
-  bool ok = d > 0 && d <= 65536 * 4 && m.prep.image_size > 0 && m.prep.image_size <= 4096 && m.pca.mean.size() == d && m.pca.components.cols() == d && m.pca.components.rows() == k &&
-            m.pca.explained_variance.size() == k && static_cast<Eigen::Index>(m.train_labels.size()) == n &&
-            m.umap2.data.rows() == n && m.knn_k >= 1 && m.knn_k <= n && !m.labels.empty() &&
-            (m.space != ClassifySpace::umapN || m.umapn.has_value());
+  bool ok = d > 0 && d <= 65536 * 4 && m.prep.image_size > 0 && m.prep.image_size <= 4096 && m.pca.mean.size() == d &&
+            m.pca.components.cols() == d && m.pca.components.rows() == k && m.pca.explained_variance.size() == k &&
+            static_cast<Eigen::Index>(m.train_labels.size()) == n && m.umap2.data.rows() == n && m.knn_k >= 1 &&
+            m.knn_k <= n && !m.labels.empty() && (m.space != ClassifySpace::umapN || m.umapn.has_value());
   for (int l : m.train_labels) ok = ok && l >= 0 && static_cast<size_t>(l) < m.labels.size();
   const int svm_dims = m.space == ClassifySpace::pca     ? static_cast<int>(k)
                        : m.space == ClassifySpace::umap2 ? 2

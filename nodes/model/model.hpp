@@ -41,11 +41,21 @@ struct ModelError : std::runtime_error {
 };
 
 enum class ClassifySpace { pca, umap2, umapN };
+
+// How "unknown" is calibrated on the training faces:
+//  nearest: a high percentile of each face's distance to its nearest other face of the same
+//           person (× margin), plus the nearest/second-person ratio test — for pixel vectors,
+//           whose distances mean nothing absolute;
+//  pairs:   the distance that best separates same-person from different-person pairs (equal
+//           error of the two rates) — for metric-learned descriptors, where a distance is a
+//           distance (dlib's own threshold, 0.6, is this point on its training set).
+enum class OpenSetRule { nearest, pairs };
 ClassifySpace parse_classify_space(const std::string& s);  // pca | umap2 | umapN
 const char* classify_space_name(ClassifySpace s);
 
 struct ModelOptions {
-  int pca_components = 100;  // clamped to min(n − 1, d)
+  int pca_components = 100;  // clamped to min(n − 1, d); <= 0: no reduction (identity_basis), the
+                             // choice for learned vectors, whose own distances are the point
   bool whiten = false;       // PCA-whitened reduced space (eigenfaces with unit variance)
   UmapOptions umap;          // the 2-D placement (n_components forced to 2)
   int umapn_components = 8;  // UMAP dimension for ClassifySpace::umapN
@@ -55,7 +65,8 @@ struct ModelOptions {
   float open_set_percentile = 99.f;         // of within-person nearest-neighbour distances
   float open_set_margin = 1.15f;            // distance threshold = percentile × margin
   float open_set_ratio_percentile = 97.0f;  // of training nearest/second-person ratios
-  int min_faces = 5;                        // DBSCAN minPts among unknown faces (a proposed identity)
+  OpenSetRule open_set = OpenSetRule::nearest;
+  int min_faces = 5;  // DBSCAN minPts among unknown faces (a proposed identity)
   uint64_t seed = 42;
   int threads = 0;
 };
