@@ -12,7 +12,9 @@
 #include <string>
 
 #include "nodes/analysis/ann.hpp"
+#include "nodes/core/distance.hpp"
 #include "nodes/core/parallel.hpp"
+#include "nodes/core/random.hpp"
 
 namespace lumaflow {
 namespace {
@@ -25,24 +27,16 @@ constexpr double kMinKDistScale = 1e-3;
 constexpr int kSmoothKIterations = 64;
 
 // ---------------------------------------------------------------------------------------------
-// Randomness: a hand-written splitmix64 so the stream is the same on every platform and
-// standard library (std::normal_distribution is implementation-defined).
-uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
+// Randomness: SplitMix64 (nodes/core/random.hpp) from a mixed seed; indices by multiply-shift,
+// one normal per pair of uniforms.
 struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(mix64(seed ^ 0x6A09E667F3BCC909ull)) {}
-  uint64_t next() { return mix64(state += 0x9E3779B97F4A7C15ull); }
-  // Uniform in [0, n) by multiply-shift: no modulo bias worth speaking of for n < 2^32.
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>(((next() >> 32) * static_cast<uint64_t>(n)) >> 32); }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  SplitMix64 g;
+  explicit Rng(uint64_t seed) : g(mix64(seed ^ 0x6A09E667F3BCC909ull)) {}
+  uint32_t below(uint32_t n) { return below_multiply_shift(g.next(), n); }
+  double uniform() { return g.uniform(); }
   double normal() {
     const double u1 = std::max(uniform(), 0x1.0p-53), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    return box_muller_first(u1, u2);
   }
 };
 
@@ -474,27 +468,13 @@ void run_optimise(float* head_emb, float* tail_emb, Eigen::Index n_tail, int dim
 // ---------------------------------------------------------------------------------------------
 // Deterministic exact kNN of one row against all data rows: distances summed in a fixed order
 // (8 independent lanes), so the answer never depends on batch shape or GEMM blocking.
-float row_sqdist(const float* a, const float* b, Eigen::Index d) {
-  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  Eigen::Index i = 0;
-  for (; i + 8 <= d; i += 8)
-    for (int l = 0; l < 8; ++l) {
-      const float t = a[i + l] - b[i + l];
-      lane[l] += t * t;
-    }
-  for (int l = 0; i < d; ++i, ++l) {
-    const float t = a[i] - b[i];
-    lane[l] += t * t;
-  }
-  return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
-}
-
 void row_knn(const float* q, const RowMatrixF& data, int k, std::vector<float>& sq, std::vector<int32_t>& idx,
              int32_t* out_idx, float* out_dist) {
   const Eigen::Index n = data.rows(), d = data.cols();
   sq.resize(static_cast<size_t>(n));
   idx.resize(static_cast<size_t>(n));
-  for (Eigen::Index j = 0; j < n; ++j) sq[static_cast<size_t>(j)] = row_sqdist(q, data.row(j).data(), d);
+  for (Eigen::Index j = 0; j < n; ++j)
+    sq[static_cast<size_t>(j)] = lane_squared_l2(q, data.row(j).data(), static_cast<size_t>(d));
   std::iota(idx.begin(), idx.end(), 0);
   auto less = [&](int32_t a, int32_t b) {
     const float da = sq[static_cast<size_t>(a)], db = sq[static_cast<size_t>(b)];
