@@ -7,6 +7,11 @@ using namespace chart_detail;
 
 namespace {
 
+// The two cell edges (0 bottom, 1 right, 2 top, 3 left) an iso-line crosses in each case that is
+// not a saddle; case c and case 15 - c cross the same pair.
+constexpr int kCrossed[16][2] = {{0, 0}, {3, 0}, {0, 1}, {3, 1}, {1, 2}, {0, 0}, {0, 2}, {3, 2},
+                                 {3, 2}, {0, 2}, {0, 0}, {1, 2}, {3, 1}, {0, 1}, {3, 0}, {0, 0}};
+
 // Marching squares on a ny×nx CV_32F grid: calls seg(x0,y0,x1,y1) in grid coordinates for every
 // iso-line piece at `level`. Saddles are resolved by the cell-centre average.
 template <class Seg>
@@ -29,39 +34,20 @@ void marching_squares(const cv::Mat& g, double level, Seg&& seg) {
       const cv::Point2d er = interp(x + 1, y, v1, x + 1, y + 1, v2);
       const cv::Point2d et = interp(x, y + 1, v3, x + 1, y + 1, v2);
       const cv::Point2d el = interp(x, y, v0, x, y + 1, v3);
-      switch (c) {
-        case 1:
-        case 14: seg(el, eb); break;
-        case 2:
-        case 13: seg(eb, er); break;
-        case 3:
-        case 12: seg(el, er); break;
-        case 4:
-        case 11: seg(er, et); break;
-        case 6:
-        case 9: seg(eb, et); break;
-        case 7:
-        case 8: seg(el, et); break;
-        case 5:
-        case 10: {
-          const bool centre_high = (v0 + v1 + v2 + v3) / 4 >= level;
-          // c == 5: corners 0 and 2 high.
-          if ((c == 5) == centre_high) {
-            seg(el, et), seg(eb, er);
-          } else {
-            seg(el, eb), seg(er, et);
-          }
-          break;
+      if (c == 5 || c == 10) {  // saddle; c == 5: corners 0 and 2 high
+        const bool centre_high = (v0 + v1 + v2 + v3) / 4 >= level;
+        if ((c == 5) == centre_high) {
+          seg(el, et), seg(eb, er);
+        } else {
+          seg(el, eb), seg(er, et);
         }
-        default: break;
+        continue;
       }
+      const cv::Point2d edge[4] = {eb, er, et, el};
+      seg(edge[kCrossed[c][0]], edge[kCrossed[c][1]]);
     }
   }
 }
-
-}  // namespace
-
-namespace {
 
 // Density on the grid nodes inside `win` only (the nodes within the truncated kernel's reach of
 // some point); every node outside is exactly zero.

@@ -84,6 +84,9 @@ ChartLayout layout_once(const LayoutInput& in, const ChartOptions& o) {
   L.image = {o.width, o.height};
   L.scale = k;
   L.limits = in.limits;
+  L.right_axis = in.right_axis;
+  L.y2_min = in.y2_min;
+  L.y2_max = in.y2_max;
   const int W = o.width, H = o.height;
   const int margin = px(16 * k), tick_len = px(5 * k), gap = px(7 * k);
   const int tick_h = cap_height(fonts.tick), label_h = cap_height(fonts.label);
@@ -132,9 +135,6 @@ ChartLayout layout_once(const LayoutInput& in, const ChartOptions& o) {
   L.plot = cv::Rect(left, top, plot_w, plot_h);
   L.x_ticks = xt.ticks;
   L.y_ticks = yt.ticks;
-  L.right_axis = in.right_axis;
-  L.y2_min = in.y2_min;
-  L.y2_max = in.y2_max;
   L.y2_ticks = y2t.ticks;
   if (!in.legend.empty()) {
     L.legend = cv::Rect(L.plot.x + L.plot.width + right_w + legend_gap, top, lf.width, lf.height);
