@@ -22,7 +22,8 @@ namespace lumaflow {
 // [0, 1) from the top 53 bits of a 64-bit draw.
 inline double unit_interval(uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
 
-// (0, 1): the centre of the same 53-bit cell, never 0 (a safe argument for log).
+// (0, 1]: the centre of the same 53-bit cell, never 0 (a safe argument for log); the top cell
+// rounds to 1.
 inline double open_unit_interval(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
 
 // [0, n) by multiply-shift of the top 32 bits: one draw, bias below 2^-32 · n.
