@@ -11,8 +11,6 @@ Style label_style(int label) {
   return s;
 }
 
-cv::Point sub(double x, double y) { return {px(x * kSub), px(y * kSub)}; }
-
 void draw_marker(cv::Mat& img, cv::Point2d c, double r, int shape, const cv::Scalar& fill, const cv::Scalar& edge) {
   if (shape == 0) {
     cv::circle(img, sub(c.x, c.y), px(r * kSub), fill, cv::FILLED, cv::LINE_AA, kShift);
@@ -169,14 +167,6 @@ void check_xy(MatrixRefF xy, const Labels& labels) {
     throw std::invalid_argument("chart: " + std::to_string(labels.size()) + " labels for " + std::to_string(xy.rows()) +
                                 " points");
 }
-
-int label_at(const Labels& labels, Eigen::Index i) {
-  if (labels.empty()) return -1;
-  const int l = labels[static_cast<size_t>(i)];
-  return l < 0 ? -1 : l;
-}
-
-bool finite_row(MatrixRefF xy, Eigen::Index i) { return std::isfinite(xy(i, 0)) && std::isfinite(xy(i, 1)); }
 
 std::vector<LegendEntry> label_entries(const std::set<int>& present, const std::vector<std::string>& names) {
   std::vector<LegendEntry> out;

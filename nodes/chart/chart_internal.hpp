@@ -116,7 +116,7 @@ int widest(const std::vector<std::string>& labels, const Font& f);
 
 // ---- chart_layout.cpp: geometry
 double scale_of(const ChartOptions& o);
-int px(double v);
+inline int px(double v) { return static_cast<int>(std::lround(v)); }
 void validate(const ChartOptions& o);
 LegendMetrics legend_metrics(const Font& f, double k);
 int max_legend_text_width(const LegendMetrics& m, double k);
@@ -125,7 +125,7 @@ ChartLayout layout_once(const LayoutInput& in, const ChartOptions& o);
 
 // ---- chart_draw.cpp: markers
 Style label_style(int label);
-cv::Point sub(double x, double y);
+inline cv::Point sub(double x, double y) { return {px(x * kSub), px(y * kSub)}; }
 // Marker of "radius" r centred at c (coordinates of img), shapes of roughly equal area.
 void draw_marker(cv::Mat& img, cv::Point2d c, double r, int shape, const cv::Scalar& fill, const cv::Scalar& edge);
 void draw_line(cv::Mat& img, cv::Point2d a, cv::Point2d b, const cv::Scalar& c, int thickness);
@@ -139,8 +139,12 @@ void draw_legend(cv::Mat& img, const ChartLayout& L, const std::vector<LegendEnt
 
 // ---- chart_draw.cpp: scatter
 void check_xy(MatrixRefF xy, const Labels& labels);
-int label_at(const Labels& labels, Eigen::Index i);
-bool finite_row(MatrixRefF xy, Eigen::Index i);
+inline int label_at(const Labels& labels, Eigen::Index i) {
+  if (labels.empty()) return -1;
+  const int l = labels[static_cast<size_t>(i)];
+  return l < 0 ? -1 : l;
+}
+inline bool finite_row(MatrixRefF xy, Eigen::Index i) { return std::isfinite(xy(i, 0)) && std::isfinite(xy(i, 1)); }
 // Legend entries: labels in ascending order, "unlabelled" last.
 std::vector<LegendEntry> label_entries(const std::set<int>& present, const std::vector<std::string>& names);
 std::set<int> present_labels(MatrixRefF xy, const Labels& labels);

@@ -5,8 +5,6 @@ namespace lumaflow::chart_detail {
 
 double scale_of(const ChartOptions& o) { return std::clamp(std::min(o.width / 1400.0, o.height / 1000.0), 0.7, 4.0); }
 
-int px(double v) { return static_cast<int>(std::lround(v)); }
-
 void validate(const ChartOptions& o) {
   if (o.width < 320 || o.height < 240 || o.width > 20000 || o.height > 20000)
     throw std::invalid_argument("chart: width/height must be within 320×240 .. 20000×20000, got " +
