@@ -8,6 +8,7 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,18 @@ inline std::vector<uint8_t> encode(const cv::Mat& img, const std::string& ext, s
   std::vector<uint8_t> buf;
   if (!cv::imencode(ext, img, buf, params)) throw std::runtime_error("imencode failed");
   return buf;
+}
+
+// Expects make() to throw std::runtime_error with every one of `parts` in its message.
+template <class Make>
+void expect_runtime_error_naming(Make&& make, const std::vector<std::string>& parts) {
+  try {
+    make();
+    ADD_FAILURE() << "expected std::runtime_error";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    for (const auto& part : parts) EXPECT_NE(msg.find(part), std::string::npos) << msg;
+  }
 }
 
 inline std::vector<uint8_t> read_all(const std::filesystem::path& p) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "nodes/core/distance.hpp"
 #include "nodes/core/parallel.hpp"
 
 // hnswlib 0.6's SSE code path prefetches through the entry one past the end of a neighbour
@@ -22,8 +23,8 @@ namespace lumaflow {
 
 namespace {
 
-// Squared Euclidean distance summed in 8 independent lanes: vectorisable without -ffast-math,
-// and a fixed summation order, so distances do not depend on how the data are batched.
+// Squared Euclidean distance by lane_squared_l2 (fixed summation order, so distances do not
+// depend on how the data are batched).
 class LaneL2Space final : public hnswlib::SpaceInterface<float> {
  public:
   explicit LaneL2Space(size_t dim) : dim_(dim) {}
@@ -33,21 +34,8 @@ class LaneL2Space final : public hnswlib::SpaceInterface<float> {
 
  private:
   static float distance(const void* pa, const void* pb, const void* param) {
-    const auto* a = static_cast<const float*>(pa);
-    const auto* b = static_cast<const float*>(pb);
-    const size_t d = *static_cast<const size_t*>(param);
-    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 8 <= d; i += 8)
-      for (size_t l = 0; l < 8; ++l) {
-        const float t = a[i + l] - b[i + l];
-        lane[l] += t * t;
-      }
-    for (size_t l = 0; i < d; ++i, ++l) {
-      const float t = a[i] - b[i];
-      lane[l] += t * t;
-    }
-    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    return lane_squared_l2(static_cast<const float*>(pa), static_cast<const float*>(pb),
+                           *static_cast<const size_t*>(param));
   }
   size_t dim_;
 };

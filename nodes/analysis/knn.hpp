@@ -7,6 +7,7 @@
 // Complexity: O(n_query · n_data · d) time, O(block · n_data) extra memory.
 #pragma once
 
+#include "nodes/core/distance.hpp"  // squared_norms, l2_normalize_rows
 #include "nodes/core/matrix.hpp"
 
 namespace lumaflow {
@@ -18,9 +19,6 @@ struct KnnResult {
   IndexMatrix indices;   // n_query × k
   RowMatrixF distances;  // n_query × k, Euclidean
 };
-
-// Squared row norms, accumulated in double for accuracy on 16384-d rows.
-Eigen::VectorXf squared_norms(MatrixRefF x);
 
 // Calls visit(row_begin, block) for consecutive blocks of query rows, where block is the
 // (rows × n_data) matrix of squared Euclidean distances (clamped at 0). Rows of the block are
@@ -37,9 +35,6 @@ KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self 
 inline KnnResult exact_knn(MatrixRefF data, int k, bool exclude_self = false, int threads = 0) {
   return exact_knn(data, data, k, exclude_self, threads);
 }
-
-// Rows scaled to unit L2 norm (zero rows stay zero).
-RowMatrixF l2_normalize_rows(MatrixRefF x);
 
 }  // namespace lumaflow
 

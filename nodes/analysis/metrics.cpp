@@ -9,7 +9,9 @@
 #include <string>
 
 #include "nodes/analysis/knn.hpp"
+#include "nodes/core/distance.hpp"
 #include "nodes/core/parallel.hpp"
+#include "nodes/core/random.hpp"
 
 namespace lumaflow {
 namespace {
@@ -76,10 +78,6 @@ double entropy(const Labels& y) {
   return h;
 }
 
-double exact_sq(MatrixRefF x, Eigen::Index i, Eigen::Index j) {
-  return (x.row(i).cast<double>() - x.row(j).cast<double>()).squaredNorm();
-}
-
 // Calls fn(i, row) for every row i of x with row = GEMM squared distances from i to all rows.
 // Threads take contiguous runs of whole blocks of a size fixed by n, so each distance is the
 // same for any thread count; fn runs concurrently for different i.
@@ -114,26 +112,13 @@ std::vector<int32_t> exact_neighbors(MatrixRefF x, int k, int threads) {
     const double limit = others[static_cast<size_t>(k - 1)] + 2 * kBand * (sq(i) + sq_max);
     std::vector<std::pair<double, int32_t>> cand;
     for (Eigen::Index j = 0; j < n; ++j)
-      if (j != i && row[j] <= limit) cand.push_back({exact_sq(x, i, j), static_cast<int32_t>(j)});
+      if (j != i && row[j] <= limit) cand.push_back({squared_l2_double(x, i, j), static_cast<int32_t>(j)});
     std::partial_sort(cand.begin(), cand.begin() + k, cand.end());
     for (int t = 0; t < k; ++t)
       out[static_cast<size_t>(i) * static_cast<size_t>(k) + static_cast<size_t>(t)] =
           cand[static_cast<size_t>(t)].second;
   });
   return out;
-}
-
-uint64_t bounded(std::mt19937_64& g, uint64_t m) {
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % m;
-  uint64_t v;
-  do v = g();
-  while (v >= limit);
-  return v % m;
-}
-
-// Fisher–Yates on top of mt19937_64 (std::shuffle's draws are implementation-defined).
-void shuffle(std::vector<int>& v, std::mt19937_64& g) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(bounded(g, i))]);
 }
 
 // Members of each label value, ascending by value, each list ascending by index.
@@ -230,7 +215,7 @@ double trustworthiness(MatrixRefF high, MatrixRefF low, int k, int threads) {
     std::vector<double> exact(static_cast<size_t>(n), -1.0);  // lazily filled exact distances²
     auto exact_at = [&](Eigen::Index m) {
       double& e = exact[static_cast<size_t>(m)];
-      if (e < 0) e = exact_sq(high, i, m);
+      if (e < 0) e = squared_l2_double(high, i, m);
       return e;
     };
     int64_t p = 0;

@@ -4,13 +4,12 @@
 #include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <numeric>
-#include <random>
 #include <stdexcept>
 #include <string>
 
 #include "nodes/core/parallel.hpp"
+#include "nodes/core/random.hpp"
 
 namespace lumaflow {
 namespace {
@@ -27,29 +26,6 @@ constexpr Eigen::Index kTileRows = 256;
 constexpr Eigen::Index kTileCols = 512;
 
 Eigen::Index tiles(Eigen::Index n, Eigen::Index t) { return (n + t - 1) / t; }
-
-// Standard normals from mt19937_64 via Box–Muller: fully specified, unlike std::normal_distribution.
-class Gaussian {
- public:
-  explicit Gaussian(uint64_t seed) : g_(seed) {}
-  double operator()() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    const double u1 = (static_cast<double>(g_() >> 11) + 0.5) * 0x1p-53;
-    const double u2 = static_cast<double>(g_() >> 11) * 0x1p-53;
-    const double r = std::sqrt(-2.0 * std::log(u1)), th = 2.0 * std::numbers::pi * u2;
-    spare_ = r * std::sin(th);
-    has_spare_ = true;
-    return r * std::cos(th);
-  }
-
- private:
-  std::mt19937_64 g_;
-  double spare_ = 0;
-  bool has_spare_ = false;
-};
 
 // Orthonormal basis of the columns of a (tall) panel, computed in double.
 MatrixF orthonormalize(const MatrixF& y) {
@@ -86,7 +62,7 @@ MatrixF centered_transpose_times(MatrixRefF x, const VectorF& mean, const Matrix
 // Candidate axes (columns, d×l, not yet ordered) from Halko et al.'s randomized range finder.
 MatrixD randomized_axes(MatrixRefF x, const VectorF& mean, Eigen::Index l, const PcaOptions& opt) {
   const Eigen::Index d = x.cols();
-  Gaussian gauss(opt.seed);
+  GaussianMt64 gauss(opt.seed, GaussianMt64::ZeroGuard::kCellCentre);
   MatrixF omega(d, l);
   for (Eigen::Index i = 0; i < d; ++i)
     for (Eigen::Index j = 0; j < l; ++j) omega(i, j) = static_cast<float>(gauss());

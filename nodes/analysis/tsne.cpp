@@ -8,11 +8,11 @@
 #include <cmath>
 #include <limits>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 
 #include "nodes/core/parallel.hpp"
+#include "nodes/core/random.hpp"
 
 namespace lumaflow {
 namespace {
@@ -21,34 +21,6 @@ constexpr int kCheckEvery = 50;            // sklearn's _N_ITER_CHECK
 constexpr int kIterWithoutProgress = 300;  // sklearn's n_iter_without_progress default
 constexpr double kMinGain = 0.01;
 constexpr double kInitStd = 1e-4;
-
-// Standard normals from a 64-bit Mersenne Twister via Box–Muller, so the stream is the same with
-// every standard library (std::normal_distribution is implementation-defined).
-class Normal {
- public:
-  explicit Normal(uint64_t seed) : rng_(seed) {}
-  double operator()() {
-    if (have_spare_) {
-      have_spare_ = false;
-      return spare_;
-    }
-    double u1;
-    do u1 = uniform();
-    while (u1 <= 0.0);
-    const double u2 = uniform();
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    constexpr double two_pi = 6.283185307179586476925;
-    spare_ = r * std::sin(two_pi * u2);
-    have_spare_ = true;
-    return r * std::cos(two_pi * u2);
-  }
-
- private:
-  double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-  std::mt19937_64 rng_;
-  double spare_ = 0;
-  bool have_spare_ = false;
-};
 
 void validate(MatrixRefF x, const TsneOptions& opt) {
   const Eigen::Index n = x.rows();
@@ -102,7 +74,7 @@ RowMatrixD pca_scores(MatrixRefF x, uint64_t seed) {
     return r;
   };
   const Eigen::Index k = std::min<Eigen::Index>({6, n, d});
-  Normal normal(seed);
+  GaussianMt64 normal(seed, GaussianMt64::ZeroGuard::kRedraw);
   Eigen::MatrixXf omega(d, k);
   for (Eigen::Index j = 0; j < k; ++j)
     for (Eigen::Index r = 0; r < d; ++r) omega(r, j) = static_cast<float>(normal());
@@ -400,7 +372,7 @@ RowMatrixD initial_embedding(MatrixRefF x, const TsneOptions& opt) {
     // All points identical (no variance): fall through to the random layout.
     if (std0 > 0 && std::isfinite(std0)) return y * (kInitStd / std0);
   }
-  Normal normal(opt.seed);
+  GaussianMt64 normal(opt.seed, GaussianMt64::ZeroGuard::kRedraw);
   RowMatrixD y(n, 2);
   for (Eigen::Index i = 0; i < y.size(); ++i) y.data()[i] = kInitStd * normal();
   return y;

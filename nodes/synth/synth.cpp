@@ -11,6 +11,7 @@
 
 #include "nodes/core/atomic_file.hpp"
 #include "nodes/core/parallel.hpp"
+#include "nodes/core/random.hpp"
 
 namespace lumaflow {
 
@@ -18,39 +19,7 @@ namespace {
 
 constexpr double kPi = std::numbers::pi;
 
-// SplitMix64: tiny, fast, statistically fine for procedural content, and (unlike
-// std::normal_distribution) specified here, so the bytes do not depend on the standard library.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double a, double b) { return a + (b - a) * uniform(); }
-  int below(int n) { return std::min(n - 1, static_cast<int>(uniform() * n)); }
-  bool chance(double p) { return uniform() < p; }
-  // Box–Muller; both deviates of a pair are returned in turn.
-  double normal() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    spare_ = r * std::sin(2 * kPi * u2);
-    has_spare_ = true;
-    return r * std::cos(2 * kPi * u2);
-  }
-
- private:
-  uint64_t s_;
-  double spare_ = 0;
-  bool has_spare_ = false;
-};
+using Rng = SplitMix64;  // specified in nodes/core/random.hpp, so the bytes do not depend on the library
 
 uint64_t mix(uint64_t a, uint64_t b) {
   Rng r(a ^ (b * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull));

@@ -25,12 +25,7 @@ RowMatrixF line(const std::vector<float>& xs) {
 }
 
 DbscanOptions opts(float eps, int min_pts, bool normalize = false, int threads = 0) {
-  DbscanOptions o;
-  o.eps = eps;
-  o.min_pts = min_pts;
-  o.normalize = normalize;
-  o.threads = threads;
-  return o;
+  return {.eps = eps, .min_pts = min_pts, .normalize = normalize, .threads = threads};
 }
 
 // The documented reading of a float eps: its shortest decimal form as a double.

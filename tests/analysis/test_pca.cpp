@@ -10,12 +10,7 @@ using namespace lumaflow;
 namespace {
 
 PcaOptions opts(int k, PcaSolver solver = PcaSolver::Auto, int threads = 0, uint64_t seed = 42) {
-  PcaOptions o;
-  o.components = k;
-  o.solver = solver;
-  o.threads = threads;
-  o.seed = seed;
-  return o;
+  return {.components = k, .seed = seed, .threads = threads, .solver = solver};
 }
 
 // n points = offset + Σ_j s_j·z_j·w_j + noise, with orthonormal directions w_j (rows of W).

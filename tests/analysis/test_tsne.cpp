@@ -11,18 +11,18 @@ using namespace lumaflow;
 
 namespace {
 
-// k Gaussian blobs of `per` points in `dim` dimensions, centres `sep` apart along separate axes.
-RowMatrixF blobs(int k, int per, int dim, float sep, uint32_t seed, Labels* labels) {
+// k Gaussian blobs of `per` points in `dim` dimensions, centres `sep` apart along separate axes;
+// the blob of each point in *labels when given.
+RowMatrixF blobs(int k, int per, int dim, float sep, uint32_t seed, Labels* labels = nullptr) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> g;
   RowMatrixF x(k * per, dim);
-  labels->assign(static_cast<size_t>(k * per), 0);
   for (int c = 0; c < k; ++c)
     for (int p = 0; p < per; ++p) {
       const int i = c * per + p;
       for (int d = 0; d < dim; ++d) x(i, d) = g(rng);
       x(i, c % dim) += sep;
-      (*labels)[static_cast<size_t>(i)] = c;
+      if (labels) labels->push_back(c);
     }
   return x;
 }
@@ -204,28 +204,24 @@ TEST(Tsne, SeparatesGaussianBlobs) {
 }
 
 TEST(Tsne, DeterministicForSeedAndThreadCount) {
-  Labels labels;
   // ≥ 256 points so that two threads really share the per-point passes (smaller inputs run
   // them on one thread); 120 iterations cover both phases and two convergence checks.
-  const RowMatrixF x = blobs(3, 100, 6, 5.f, 8, &labels);
-  TsneOptions opt;
-  opt.n_iter = 120;
-  opt.exaggeration_iters = 60;
-  opt.threads = 1;
-  const RowMatrixF a = tsne(x, opt);
-  const RowMatrixF b = tsne(x, opt);
-  EXPECT_TRUE(bit_identical(a, b));
-  opt.threads = 2;
-  const RowMatrixF c = tsne(x, opt);
-  EXPECT_TRUE(bit_identical(a, c));
-  opt.threads = 1;
-  opt.init = TsneOptions::Init::random;
-  const RowMatrixF r1 = tsne(x, opt);
-  const RowMatrixF r2 = tsne(x, opt);
-  EXPECT_TRUE(bit_identical(r1, r2));
-  opt.seed = 43;
-  const RowMatrixF r3 = tsne(x, opt);
-  EXPECT_FALSE(bit_identical(r1, r3));
+  const RowMatrixF x = blobs(3, 100, 6, 5.f, 8);
+  auto run = [&](TsneOptions::Init init, uint64_t seed, int threads) {
+    TsneOptions opt;
+    opt.n_iter = 120;
+    opt.exaggeration_iters = 60;
+    opt.init = init;
+    opt.seed = seed;
+    opt.threads = threads;
+    return tsne(x, opt);
+  };
+  for (const auto init : {TsneOptions::Init::pca, TsneOptions::Init::random}) {
+    const RowMatrixF one = run(init, 42, 1);
+    EXPECT_TRUE(bit_identical(one, run(init, 42, 1)));
+    EXPECT_TRUE(bit_identical(one, run(init, 42, 2)));
+  }
+  EXPECT_FALSE(bit_identical(run(TsneOptions::Init::random, 42, 1), run(TsneOptions::Init::random, 43, 1)));
 }
 
 TEST(Tsne, GradientNormStopEndsEachPhaseAtItsFirstCheck) {
@@ -233,8 +229,7 @@ TEST(Tsne, GradientNormStopEndsEachPhaseAtItsFirstCheck) {
   // starts the second phase at the next iteration. With an unreachable norm both phases stop at
   // their first check: iterations 0–49 exaggerated, 50–99 not, the same schedule as an explicit
   // 50 + 50 run.
-  Labels labels;
-  const RowMatrixF x = blobs(2, 30, 4, 5.f, 4, &labels);
+  const RowMatrixF x = blobs(2, 30, 4, 5.f, 4);
   TsneOptions stop;
   stop.perplexity = 10.f;
   stop.min_grad_norm = 1e30f;
@@ -248,8 +243,7 @@ TEST(Tsne, GradientNormStopEndsEachPhaseAtItsFirstCheck) {
 }
 
 TEST(Tsne, SmallInputsWithinSklearnLimitsWork) {
-  Labels labels;
-  const RowMatrixF x = blobs(2, 5, 3, 6.f, 2, &labels);  // n = 10 < 3·perplexity + 1
+  const RowMatrixF x = blobs(2, 5, 3, 6.f, 2);  // n = 10 < 3·perplexity + 1
   TsneOptions opt;
   opt.perplexity = 3.f;
   opt.n_iter = 300;

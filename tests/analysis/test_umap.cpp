@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 
+#include "blobs.hpp"
 #include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/umap.hpp"
 
@@ -13,24 +14,11 @@ using namespace lumaflow;
 
 namespace {
 
-struct Blobs {
-  RowMatrixF x;
-  Labels y;
-};
+using test::Blobs;
 
 // n_blobs Gaussian blobs (unit variance) with centres `sep` apart along distinct axes.
 Blobs blobs(int n_blobs, int per, int d, float sep, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  Blobs b;
-  b.x.resize(n_blobs * per, d);
-  for (int c = 0; c < n_blobs; ++c)
-    for (int i = 0; i < per; ++i) {
-      const int r = c * per + i;
-      for (int j = 0; j < d; ++j) b.x(r, j) = g(rng) + (j == c % d ? sep : 0.0f);
-      b.y.push_back(c);
-    }
-  return b;
+  return test::gaussian_blobs(n_blobs, per, d, sep, 1.0f, seed);
 }
 
 // Fraction of points whose nearest other point (brute force) has the same label.

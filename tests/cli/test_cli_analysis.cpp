@@ -14,6 +14,20 @@ using namespace lumaflow;
 using test::run_cli;
 using test::shell_quote;
 
+namespace {
+
+// `lumaflow synth DIR/faces SYNTH_ARGS`, then `lumaflow analyze DIR/faces -o DIR/out ANALYZE_ARGS`:
+// the result of analyze, or of synth when that failed.
+test::CliResult synth_then_analyze(const test::TempDir& dir, const std::string& synth_args,
+                                   const std::string& analyze_args) {
+  const std::string faces = (dir / "faces").string();
+  const test::CliResult s = run_cli("synth " + shell_quote(faces) + " " + synth_args);
+  if (s.code != 0) return s;
+  return run_cli("analyze " + shell_quote(faces) + " -o " + shell_quote((dir / "out").string()) + " " + analyze_args);
+}
+
+}  // namespace
+
 TEST(CliAnalysis, SynthAnalyzeFitClassify) {
   test::TempDir dir;
   const std::string faces = (dir / "faces").string(), out = (dir / "out").string();
@@ -93,10 +107,8 @@ TEST(CliAnalysis, SynthAnalyzeFitClassify) {
 
 TEST(CliAnalysis, SkipsStagesOnRequest) {
   test::TempDir dir;
-  const std::string faces = (dir / "faces").string(), out = (dir / "out").string();
-  ASSERT_EQ(run_cli("synth " + shell_quote(faces) + " --identities 3 --per 6 --size 64").code, 0);
-  const auto r = run_cli("analyze " + shell_quote(faces) + " -o " + shell_quote(out) +
-                         " --size 32 --no-tsne --no-heldout --no-atlas --no-sweep --folds 2");
+  const auto r = synth_then_analyze(dir, "--identities 3 --per 6 --size 64",
+                                    "--size 32 --no-tsne --no-heldout --no-atlas --no-sweep --folds 2");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "out" / "tsne_1024.png"));
   EXPECT_FALSE(std::filesystem::exists(dir / "out" / "atlas.png"));
@@ -108,10 +120,9 @@ TEST(CliAnalysis, SkipsStagesOnRequest) {
 // lowered and the report says so), and every stage still reports.
 TEST(CliAnalysis, LargeSetPathKeepsMemoryBounded) {
   test::TempDir dir;
-  const std::string faces = (dir / "faces").string(), out = (dir / "out").string();
-  ASSERT_EQ(run_cli("synth " + shell_quote(faces) + " --identities 5 --per 24 --size 64 --seed 9").code, 0);
-  const auto r = run_cli("analyze " + shell_quote(faces) + " -o " + shell_quote(out) +
-                         " --size 32 --raw-max 50 --reduce-to 12 --sweep-max-pairs 1000 --folds 3 --no-charts");
+  const auto r =
+      synth_then_analyze(dir, "--identities 5 --per 24 --size 64 --seed 9",
+                         "--size 32 --raw-max 50 --reduce-to 12 --sweep-max-pairs 1000 --folds 3 --no-charts");
   ASSERT_EQ(r.code, 0) << r.err;
   std::ifstream in(dir / "out" / "report.json");
   const auto rep = nlohmann::json::parse(in);

@@ -16,6 +16,7 @@
 #include "nodes/image/align.hpp"
 #include "nodes/image/detect.hpp"
 #include "nodes/image/equalize.hpp"
+#include "test_util.hpp"
 
 using namespace lumaflow;
 
@@ -123,33 +124,15 @@ TEST(Plausible, AcceptsUprightFaceRejectsOddGeometry) {
 TEST(FaceAligner, MissingModelNamesPathAndPackage) {
   AlignOptions o;
   o.landmarks_path = "/nonexistent/shape_predictor_68_face_landmarks.dat";
-  try {
-    FaceAligner a(o);
-    FAIL() << "expected std::runtime_error";
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(o.landmarks_path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("libdlib-data"), std::string::npos) << msg;
-  }
+  test::expect_runtime_error_naming([&] { FaceAligner a(o); }, {o.landmarks_path, "libdlib-data"});
 }
 
 TEST(FaceAligner, CorruptModelNamesPathAndPackage) {
-  const std::string path = testing::TempDir() + "lumaflow_bad_landmarks.dat";
-  {
-    std::ofstream f(path, std::ios::binary);
-    f << "this is not a dlib shape predictor";
-  }
+  test::TempDir dir;
   AlignOptions o;
-  o.landmarks_path = path;
-  try {
-    FaceAligner a(o);
-    FAIL() << "expected std::runtime_error";
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("libdlib-data"), std::string::npos) << msg;
-  }
-  std::remove(path.c_str());
+  o.landmarks_path = (dir / "bad_landmarks.dat").string();
+  test::write_text(o.landmarks_path, "this is not a dlib shape predictor");
+  test::expect_runtime_error_naming([&] { FaceAligner a(o); }, {o.landmarks_path, "libdlib-data"});
 }
 
 // --- with the real model (loaded once for the whole program) -----------------------------

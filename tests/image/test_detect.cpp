@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "nodes/image/detect.hpp"
+#include "test_util.hpp"
 
 using namespace lumaflow;
 
@@ -113,34 +114,16 @@ TEST(FaceDetector, MissingCascadeNamesFileAndPackage) {
   DetectOptions o;
   o.kind = DetectorKind::haar;
   o.model_path = "/nonexistent/dir/haarcascade_frontalface_default.xml";
-  try {
-    FaceDetector d(o);
-    FAIL() << "expected std::runtime_error";
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(o.model_path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("opencv-data"), std::string::npos) << msg;
-  }
+  test::expect_runtime_error_naming([&] { FaceDetector d(o); }, {o.model_path, "opencv-data"});
 }
 
 TEST(FaceDetector, CorruptCascadeNamesFileAndPackage) {
-  const std::string path = testing::TempDir() + "lumaflow_bad_cascade.xml";
-  {
-    std::ofstream f(path);
-    f << "<?xml version=\"1.0\"?>\n<opencv_storage><nonsense>1</nonsense></opencv_storage>\n";
-  }
+  test::TempDir dir;
   DetectOptions o;
   o.kind = DetectorKind::lbp;
-  o.model_path = path;
-  try {
-    FaceDetector d(o);
-    FAIL() << "expected std::runtime_error";
-  } catch (const std::runtime_error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("opencv-data"), std::string::npos) << msg;
-  }
-  std::remove(path.c_str());
+  o.model_path = (dir / "bad_cascade.xml").string();
+  test::write_text(o.model_path, "<?xml version=\"1.0\"?>\n<opencv_storage><nonsense>1</nonsense></opencv_storage>\n");
+  test::expect_runtime_error_naming([&] { FaceDetector d(o); }, {o.model_path, "opencv-data"});
 }
 
 TEST(FaceDetector, RejectsBadOptionsAndInputs) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "blobs.hpp"
 #include "cli_util.hpp"
 #include "nodes/measure/variants.hpp"
 #include "nodes/synth/synth.hpp"
@@ -21,17 +22,8 @@ namespace {
 
 // k blobs of m points in d dims: centre 10·e_c (+1 on every axis so no centre is the origin),
 // Gaussian noise 0.3 — nearest neighbours are always in the own blob.
-void blobs(int k, int m, int d, RowMatrixF& x, Labels& y, uint64_t seed = 1) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g(0.f, 0.3f);
-  x.resize(k * m, d);
-  y.clear();
-  for (int c = 0; c < k; ++c)
-    for (int i = 0; i < m; ++i) {
-      const int r = c * m + i;
-      for (int j = 0; j < d; ++j) x(r, j) = 1.f + (j == c ? 10.f : 0.f) + g(rng);
-      y.push_back(c);
-    }
+test::Blobs blobs(int k, int m, int d, uint64_t seed = 1) {
+  return test::gaussian_blobs(k, m, d, 10.f, 0.3f, seed, 1.f);
 }
 
 std::string read_file(const std::filesystem::path& p) {
@@ -53,9 +45,7 @@ VariantOptions fast_options() {
 }  // namespace
 
 TEST(Variants, SeparatedBlobsRaw) {
-  RowMatrixF x;
-  Labels y;
-  blobs(3, 20, 8, x, y);
+  const auto [x, y] = blobs(3, 20, 8);
   const VariantMetrics m = variant_metrics(x, y, fast_options());
   EXPECT_EQ(m.faces, 60);
   EXPECT_EQ(m.people, 3);
@@ -83,9 +73,7 @@ TEST(Variants, SeparatedBlobsRaw) {
 }
 
 TEST(Variants, WhitenedHasUnitVarianceComponents) {
-  RowMatrixF x;
-  Labels y;
-  blobs(3, 20, 8, x, y, 7);
+  const auto [x, y] = blobs(3, 20, 8, 7);
   const RowMatrixF w = whiten_rows(x, 100, 42, 2);
   ASSERT_EQ(w.rows(), 60);
   ASSERT_EQ(w.cols(), 8);  // min(100, n − 1, d)

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "classifications.hpp"
 #include "flow/ingest.hpp"
 #include "nodes/measure/heldout.hpp"
 #include "nodes/model/model.hpp"
@@ -101,12 +102,7 @@ TEST(Model, SaveLoadRoundTripGivesIdenticalAnswers) {
   const FittedModel back = load_model(dir / "m.model");
   EXPECT_EQ(back.labels, m.labels);
   EXPECT_EQ(back.space, ClassifySpace::umapN);
-  const auto a = classify(m, x, 1), b = classify(back, x, 1);
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].label, b[i].label);
-    EXPECT_EQ(a[i].umap_x, b[i].umap_x);
-    EXPECT_EQ(a[i].known, b[i].known);
-  }
+  test::expect_same_classifications(classify(m, x, 1), classify(back, x, 1));
 }
 
 TEST(Model, DamagedModelFilesAreRefused) {

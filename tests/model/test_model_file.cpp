@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "classifications.hpp"
 #include "nodes/model/model.hpp"
 #include "nodes/store/frame.hpp"
 #include "test_util.hpp"
@@ -38,12 +39,7 @@ TEST(ModelFile, SavedModelsAreFramedAndRoundTrip) {
   ASSERT_TRUE(starts_with_magic(kModelMagic, bytes.data(), bytes.size()));
   const FittedModel back = load_model(dir / "m.model");
   const EmbeddingStore s = load_store(fixture("v1.store"));
-  const auto a = classify(m, s.matrix(), 1), b = classify(back, s.matrix(), 1);
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].label, b[i].label);
-    EXPECT_EQ(a[i].nearest, b[i].nearest);
-    EXPECT_EQ(a[i].confidence, b[i].confidence);
-  }
+  test::expect_same_classifications(classify(m, s.matrix(), 1), classify(back, s.matrix(), 1));
 }
 
 TEST(ModelFile, TwoHundredRandomFlipsAreAllRefusedWithThePath) {

@@ -72,10 +72,7 @@ TEST(Synth, SameSeedSamePixelsDifferentSeedDifferent) {
 
 TEST(Synth, WritesIdentitiesTimesPerReadableFiles) {
   TempDir dir("write");
-  SynthOptions opt;
-  opt.identities = 3;
-  opt.per = 4;
-  opt.size = 48;
+  const SynthOptions opt{.identities = 3, .per = 4, .size = 48};
   const auto sum = write_synthetic_set(dir.path / "set", opt, 2);
   EXPECT_EQ(sum.files, 12);
   EXPECT_EQ(sum.labels, (std::vector<std::string>{"person_00", "person_01", "person_02"}));
@@ -108,10 +105,7 @@ TEST(Synth, WritesIdentitiesTimesPerReadableFiles) {
 
 TEST(Synth, WrittenBytesDoNotDependOnThreadCount) {
   TempDir dir("threads");
-  SynthOptions opt;
-  opt.identities = 3;
-  opt.per = 3;
-  opt.size = 40;
+  const SynthOptions opt{.identities = 3, .per = 3, .size = 40};
   write_synthetic_set(dir.path / "one", opt, 1);
   write_synthetic_set(dir.path / "two", opt, 2);
   write_synthetic_set(dir.path / "three", opt, 3);
