@@ -11,7 +11,6 @@
 #include <limits>
 #include <map>
 #include <numeric>
-#include <random>
 #include <set>
 
 #include "model_generated.h"
@@ -19,6 +18,7 @@
 #include "nodes/analysis/knn.hpp"
 #include "nodes/core/atomic_file.hpp"
 #include "nodes/core/checksum.hpp"
+#include "nodes/core/random.hpp"
 #include "nodes/core/hash.hpp"
 #include "nodes/core/mapped_file.hpp"
 #include "nodes/core/parallel.hpp"
@@ -116,9 +116,9 @@ float pair_threshold(const RowMatrixF& x_all, const Labels& y_all, uint64_t seed
         diff.push_back(dist(i, j));
   if (all_pairs > cap) {
     std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<Eigen::Index> pick(0, n - 1);
+    const auto pick = [&] { return static_cast<Eigen::Index>(below_multiply_shift(rng(), static_cast<uint32_t>(n))); };
     while (static_cast<int64_t>(diff.size()) < cap) {
-      const Eigen::Index i = pick(rng), j = pick(rng);
+      const Eigen::Index i = pick(), j = pick();
       if (y[static_cast<size_t>(i)] != y[static_cast<size_t>(j)]) diff.push_back(dist(i, j));
     }
   }
