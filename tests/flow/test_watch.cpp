@@ -924,8 +924,11 @@ TEST(WatchCli, KillNineAtFiftyRandomMomentsLosesNoAnsweredFace) {
     answered_in_kill_phase += answered.size();
     runs_with_answers += answered.empty() ? 0 : 1;
   }
+  const std::string log = read_text(err_log);
+  size_t repairs = 0;
+  for (size_t at = 0; (at = log.find("repaired before appending", at)) != std::string::npos; ++at) ++repairs;
   std::cout << "kill phase: " << answered_in_kill_phase << " answers in " << runs_with_answers << " of " << kKills
-            << " killed runs\n";
+            << " killed runs; " << repairs << " restarts repaired a store cut by the kill\n";
   EXPECT_GE(runs_with_answers, static_cast<size_t>(kKills) / 4) << "the kills came too early to test anything";
   writer.join();
   // A last run, stopped cleanly once every file has its answer.
