@@ -205,6 +205,7 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
         return;
       }
     }
+    bool reported = false;  // a line of this batch's records is out: the segment must stay
     for (size_t i = 0; i < batch.size(); ++i) {
       Queued& q = batch[i];
       if (q.answer) {
@@ -214,13 +215,26 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
       if (write_failed) return;
       try {
         emit(q.line);
+        reported = reported || q.stored;
       } catch (const std::exception& e) {
+        std::string what = e.what();
         size_t unreported = 0;
         for (size_t k = i; k < batch.size(); ++k) unreported += batch[k].stored ? 1 : 0;
-        std::string what = e.what();
+        if (unreported > 0 && !reported) {
+          // None of the segment's faces was reported: take it back, so the store holds exactly
+          // the faces of the answer stream.
+          try {
+            store->undo_last_flush();
+            sum.stored -= unreported;
+            unreported = 0;
+          } catch (const std::exception& u) {
+            what += std::string("; ") + u.what();
+          }
+        }
         if (unreported)
           what += "; " + std::to_string(unreported) + " face" + (unreported == 1 ? "" : "s") + " stored in " +
-                  opt.store.string() + " have no answer line (the first from " + q.path + ")";
+                  opt.store.string() + (unreported == 1 ? " has" : " have") + " no answer line (the first from " +
+                  q.path + ")";
         write_failure(what);
         return;
       }

@@ -26,8 +26,9 @@
 // each file whose faces were in it gets an error line instead of its answers; when `emit` fails,
 // nothing more is written. Either way the watch stops taking files, files still in flight get
 // an error line (when the answer stream still works), and run_watch throws WatchWriteError
-// (`lumaflow watch` exits with code 4). The answer stream and the store never disagree, except
-// that faces stored just before the answer stream itself failed are named in the error.
+// (`lumaflow watch` exits with code 4). The answer stream and the store never disagree: when the
+// answer stream fails, the group's segment is taken back (StoreAppender::undo_last_flush) unless
+// some of its lines already went out; the faces then stored without a line are named in the error.
 // A file that cannot be read or decoded gets its error line only after `error_grace` (and only
 // once nobody has it open for writing): a writer that closes and reopens the file to append
 // makes the watcher report it again, and the later answer replaces the error.
