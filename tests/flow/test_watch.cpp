@@ -850,6 +850,17 @@ std::set<std::pair<std::string, int>> stored_faces(const EmbeddingStore& s, size
   return out;
 }
 
+std::string read_text_if_any(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec) ? read_text(p) : std::string();
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++n;
+  return n;
+}
+
 pid_t spawn_watch(const std::vector<std::string>& args, const fs::path& err_log) {
   std::vector<std::string> argv_s{LUMAFLOW_CLI};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -882,7 +893,7 @@ TEST(WatchCli, KillNineAtFiftyRandomMomentsLosesNoAnsweredFace) {
   std::vector<std::vector<uint8_t>> images;
   for (int i = 0; i < 10; ++i) images.push_back(face_png(i % 5, 90 + i));  // person 4 is unknown
   std::mt19937 rng(11);
-  std::uniform_int_distribution<int> pause_ms(30, 400);
+  std::uniform_int_distribution<int> pause_ms(0, 300);
   const std::vector<std::string> args{"watch", model.string(), in.string(),  "--store",   store.string(),
                                       "--out", out.string(),   "--existing", "--threads", "2"};
   std::atomic<int> arrived{0};
@@ -907,8 +918,17 @@ TEST(WatchCli, KillNineAtFiftyRandomMomentsLosesNoAnsweredFace) {
     // (--existing answers the same files again in every run, so each run is checked alone).
     const size_t lines_before = lines_of(out).size();
     const size_t records_before = fs::exists(store) ? load_store(store).size() : 0;
+    // Every other kill (at random) counts from the moment the watch says it is watching, so
+    // kills land while answers flow even on a loaded machine; the rest count from the start
+    // (opening the store, the model, the folder).
+    const bool after_ready = rng() % 2 == 0;
+    const size_t ready_before = count_of(read_text_if_any(err_log), "watching");
     const pid_t pid = spawn_watch(args, err_log);
     ASSERT_GT(pid, 0);
+    for (int waited = 0; after_ready && waited < 10000; waited += 5) {
+      if (count_of(read_text_if_any(err_log), "watching") > ready_before) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -925,12 +945,10 @@ TEST(WatchCli, KillNineAtFiftyRandomMomentsLosesNoAnsweredFace) {
     answered_in_kill_phase += answered.size();
     runs_with_answers += answered.empty() ? 0 : 1;
   }
-  const std::string log = read_text(err_log);
-  size_t repairs = 0;
-  for (size_t at = 0; (at = log.find("repaired before appending", at)) != std::string::npos; ++at) ++repairs;
+  const size_t repairs = count_of(read_text(err_log), "repaired before appending");
   std::cout << "kill phase: " << answered_in_kill_phase << " answers in " << runs_with_answers << " of " << kKills
             << " killed runs; " << repairs << " restarts repaired a store cut by the kill\n";
-  EXPECT_GE(runs_with_answers, static_cast<size_t>(kKills) / 4) << "the kills came too early to test anything";
+  EXPECT_GE(runs_with_answers, static_cast<size_t>(kKills) / 3) << "the kills came too early to test anything";
   writer.join();
   // A last run, stopped cleanly once every file has its answer.
   {
