@@ -5,7 +5,10 @@
 //
 //   build/bench/bench_watch [--benchmark_filter=...]
 //   env: LUMAFLOW_BENCH_WATCH_FILES (default 200), LUMAFLOW_BENCH_WATCH_RATE (files/s, 20),
-//        LUMAFLOW_BENCH_WATCH_SIZE (model side N, 128), LUMAFLOW_BENCH_WATCH_THREADS (2)
+//        LUMAFLOW_BENCH_WATCH_SIZE (model side N, 128), LUMAFLOW_BENCH_WATCH_THREADS (2),
+//        LUMAFLOW_BENCH_WATCH_STORE (1: watch --store, every answer line then waits for its
+//        record's fsync; 0: no store), LUMAFLOW_BENCH_WATCH_CLI (another lumaflow binary, e.g. an
+//        older build for a before/after figure)
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -95,6 +98,9 @@ void BM_WatchLatency(benchmark::State& state) {
   const int rate = env_int("LUMAFLOW_BENCH_WATCH_RATE", 20);
   const int size = env_int("LUMAFLOW_BENCH_WATCH_SIZE", 128);
   const std::string threads = std::to_string(env_int("LUMAFLOW_BENCH_WATCH_THREADS", 2));
+  const bool with_store = env_int("LUMAFLOW_BENCH_WATCH_STORE", 1) != 0;
+  const char* cli_env = std::getenv("LUMAFLOW_BENCH_WATCH_CLI");
+  const std::string cli = cli_env && *cli_env ? cli_env : LUMAFLOW_CLI;
   const fs::path root = fs::temp_directory_path() / (numbered("lumaflow-bench-watch-", ::getpid(), ""));
   const fs::path in = root / "in", staging = root / "staging";
   fs::create_directories(in);
@@ -111,14 +117,19 @@ void BM_WatchLatency(benchmark::State& state) {
       state.SkipWithError("pipe");
       return;
     }
+    const std::string store = (root / "watch.store").string();
     const pid_t pid = ::fork();
     if (pid == 0) {
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
       ::close(out[0]);
       ::close(err[0]);
-      ::execl(LUMAFLOW_CLI, LUMAFLOW_CLI, "watch", model.c_str(), in.c_str(), "--threads", threads.c_str(),
-              static_cast<char*>(nullptr));
+      if (with_store)
+        ::execl(cli.c_str(), cli.c_str(), "watch", model.c_str(), in.c_str(), "--threads", threads.c_str(), "--store",
+                store.c_str(), static_cast<char*>(nullptr));
+      else
+        ::execl(cli.c_str(), cli.c_str(), "watch", model.c_str(), in.c_str(), "--threads", threads.c_str(),
+                static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);
@@ -198,10 +209,11 @@ void BM_WatchLatency(benchmark::State& state) {
     state.counters["load1"] = load[0];
     state.counters["exit"] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     std::printf(
-        "watch latency: %zu/%d files at %d/s, N=%d, threads %s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; "
+        "watch latency%s: %zu/%d files at %d/s, N=%d, threads %s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; "
         "load average %.2f %.2f %.2f\n",
-        ms.size(), files, rate, size, threads.c_str(), percentile(ms, 0.5), percentile(ms, 0.9), percentile(ms, 0.99),
-        *std::max_element(ms.begin(), ms.end()), load[0], load[1], load[2]);
+        with_store ? " (--store, durable before printed)" : "", ms.size(), files, rate, size, threads.c_str(),
+        percentile(ms, 0.5), percentile(ms, 0.9), percentile(ms, 0.99), *std::max_element(ms.begin(), ms.end()),
+        load[0], load[1], load[2]);
   }
   std::error_code ec;
   fs::remove_all(root, ec);

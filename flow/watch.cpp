@@ -6,11 +6,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <optional>
 #include <semaphore>
+#include <set>
 #include <thread>
 
 #include "flow/ingest.hpp"
@@ -128,28 +130,154 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
   }
 
   WatchSummary sum;
-  std::mutex mu;  // the sink's state: store, tracker, summary, unflushed_since
+  // The sink's and the committer's state, all under mu.
+  std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  std::optional<Clock::time_point> unflushed_since;
+  std::optional<Clock::time_point> unsaved_since;  // tracker changed, sidecar not saved yet
   std::exception_ptr failure;
+  bool write_failed = false;       // the store or the answer stream failed: nothing more is taken
+  struct Queued {                  // a line waiting for the store's commit
+    std::optional<Answer> answer;  // an answer line (built at commit time, with its "ms")
+    std::string line;              // else this error line
+    Clock::time_point arrived;
+    std::string path;  // as shown
+    bool stored = false;
+  };
+  std::vector<Queued> queued;
+  struct Deferred {  // a file's error line, held back in case the file is written again
+    std::string line;
+    std::filesystem::path path;
+    Clock::time_point due;
+  };
+  std::map<std::string, Deferred> deferred;  // by relative path
+  auto format_error = [&](const std::string& path, const std::string& why) {
+    return opt.format == AnswerFormat::csv ? error_csv(path, why) : error_json(path, why);
+  };
   auto fail = [&](std::exception_ptr e) {  // with mu held
     if (!failure) failure = e;
     watcher.stop();
   };
-  auto flush_locked = [&] {
-    if (store) store->flush();
-    if (tracker) tracker->save();
-    unflushed_since.reset();
+  auto write_failure = [&](const std::string& what) {  // with mu held
+    write_failed = true;
+    fail(std::make_exception_ptr(WatchWriteError(what)));
   };
-  // Time-based flushing: the sink only runs when a file arrives, so a quiet folder needs a timer.
-  std::thread flusher;
-  struct StopFlusher {  // joins the timer on every way out of this function
+  // Writes one line; a failure of the answer stream stops the watch. False when not written.
+  auto emit_line = [&](const std::string& line) {
+    try {
+      emit(line);
+      return true;
+    } catch (const std::exception& e) {
+      write_failure(e.what());
+    } catch (...) {
+      write_failure("cannot write the answer stream");
+    }
+    return false;
+  };
+  // Store first (one segment, fsynced), lines second. With mu held.
+  auto commit_locked = [&] {
+    if (queued.empty()) return;
+    std::vector<Queued> batch;
+    batch.swap(queued);
+    if (store) {
+      try {
+        store->flush();
+      } catch (const std::exception& e) {
+        // Rolled back by the appender: none of the batch's faces is in the store. Each file
+        // that had faces in it gets one error line instead of its answers.
+        const std::string why = std::string("not stored: ") + e.what();
+        std::set<std::string> told;
+        for (const Queued& q : batch) {
+          if (!q.stored) {
+            if (!write_failed) emit_line(q.line);
+            continue;
+          }
+          --sum.faces;
+          --sum.stored;
+          if (q.answer && q.answer->result.known)
+            --sum.known;
+          else
+            --sum.unknown;
+          if (told.insert(q.path).second) {
+            ++sum.errors;
+            if (!write_failed) emit_line(format_error(q.path, why));
+          }
+        }
+        write_failure(e.what());
+        return;
+      }
+    }
+    bool reported = false;  // a line of this batch's records is out: the segment must stay
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Queued& q = batch[i];
+      if (q.answer) {
+        q.answer->ms = std::chrono::duration<double, std::milli>(Clock::now() - q.arrived).count();
+        q.line = opt.format == AnswerFormat::csv ? answer_csv(*q.answer, model) : answer_json(*q.answer, model);
+      }
+      if (write_failed) return;
+      try {
+        emit(q.line);
+        reported = reported || q.stored;
+      } catch (const std::exception& e) {
+        std::string what = e.what();
+        size_t unreported = 0;
+        for (size_t k = i; k < batch.size(); ++k) unreported += batch[k].stored ? 1 : 0;
+        if (unreported > 0 && !reported) {
+          // None of the segment's faces was reported: take it back, so the store holds exactly
+          // the faces of the answer stream.
+          try {
+            store->undo_last_flush();
+            sum.stored -= unreported;
+            unreported = 0;
+          } catch (const std::exception& u) {
+            what += std::string("; ") + u.what();
+          }
+        }
+        if (unreported)
+          what += "; " + std::to_string(unreported) + " face" + (unreported == 1 ? "" : "s") + " stored in " +
+                  opt.store.string() + (unreported == 1 ? " has" : " have") + " no answer line (the first from " +
+                  q.path + ")";
+        write_failure(what);
+        return;
+      }
+    }
+  };
+  // Error lines held back for `error_grace`; all of them when `all`. With mu held.
+  auto release_deferred_locked = [&](bool all) {
+    const auto now = Clock::now();
+    for (auto it = deferred.begin(); it != deferred.end();) {
+      if (!all && it->second.due > now) {
+        ++it;
+        continue;
+      }
+      if (!all && is_open_for_writing(it->second.path)) {  // being written again: its close will come
+        it->second.due = now + opt.error_grace;
+        ++it;
+        continue;
+      }
+      ++sum.errors;
+      if (!write_failed) emit_line(it->second.line);
+      it = deferred.erase(it);
+    }
+  };
+  auto save_tracker_locked = [&] {
+    if (!tracker || !unsaved_since) return;
+    unsaved_since.reset();
+    try {
+      tracker->save();
+    } catch (const std::exception& e) {
+      write_failure(e.what());
+    }
+  };
+  // The committer: commits what the sink queued (group commit: everything queued while the
+  // previous fsync ran goes into one segment), releases due error lines, saves the sidecar.
+  std::thread committer;
+  struct StopCommitter {  // joins the committer on every way out of this function
     std::mutex& mu;
     std::condition_variable& cv;
     bool& done;
     std::thread& t;
-    ~StopFlusher() {
+    ~StopCommitter() {
       {
         std::lock_guard lk(mu);
         done = true;
@@ -157,22 +285,18 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
       cv.notify_all();
       if (t.joinable()) t.join();
     }
-  } stop_flusher{mu, cv, done, flusher};
-  flusher = std::thread([&] {
+  } stop_committer{mu, cv, done, committer};
+  committer = std::thread([&] {
     std::unique_lock lk(mu);
-    const auto tick = std::max(std::chrono::milliseconds(5), opt.flush_interval / 4);
+    const auto tick = std::chrono::milliseconds(10);
     while (!done) {
-      cv.wait_for(lk, tick);
-      if (unflushed_since && Clock::now() - *unflushed_since >= opt.flush_interval && !failure) {
-        try {
-          flush_locked();
-        } catch (...) {
-          fail(std::current_exception());
-        }
-      }
+      cv.wait_for(lk, tick, [&] { return done || !queued.empty(); });
+      if (done) break;
+      commit_locked();
+      if (!deferred.empty()) release_deferred_locked(false);
+      if (unsaved_since && Clock::now() - *unsaved_since >= opt.flush_interval) save_tracker_locked();
     }
   });
-
   std::counting_semaphore<> slots(in_flight);
   std::exception_ptr watcher_error;
   oneapi::tbb::task_arena arena(threads);
@@ -209,19 +333,28 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     flow::sequencer_node<Msg> order(g, [](const Msg& w) { return static_cast<size_t>(w->frame.result.seq); });
     flow::function_node<Msg, Msg> sink(g, flow::serial, [&](Msg w) {
       std::lock_guard lk(mu);
+      const FrameResult& r = w->frame.result;
+      const std::string shown_path = w->event.path.string();
+      const bool file_event = w->event.ok();  // a file, not a watch error
+      ++sum.files;
+      if (file_event && deferred.erase(w->event.rel)) --sum.files;  // written again: this answer replaces the error
+      if (write_failed) {  // taken before the watch stopped: say so, it is neither stored nor answered
+        ++sum.errors;
+        emit_line(format_error(shown_path, "not processed: the watch stopped after a write error"));
+        return w;
+      }
       if (failure) return w;
       try {
-        ++sum.files;
-        const FrameResult& r = w->frame.result;
-        const std::string shown_path = w->event.path.string();
-        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - w->arrived).count();
         if (!r.ok()) {
+          if (file_event && opt.error_grace.count() > 0) {
+            deferred[w->event.rel] = {format_error(shown_path, r.error), w->event.path, Clock::now() + opt.error_grace};
+            return w;
+          }
           ++sum.errors;
-          emit(opt.format == AnswerFormat::csv ? error_csv(shown_path, r.error) : error_json(shown_path, r.error));
-          return w;
+          queued.push_back({std::nullopt, format_error(shown_path, r.error), w->arrived, shown_path, false});
         }
-        if (r.faces.empty()) ++sum.no_face;
-        for (size_t i = 0; i < r.faces.size(); ++i) {
+        if (r.ok() && r.faces.empty()) ++sum.no_face;
+        for (size_t i = 0; r.ok() && i < r.faces.size(); ++i) {
           const FaceCrop& f = r.faces[i];
           FaceAnswer& fa = w->faces[i];
           Answer a;
@@ -229,7 +362,6 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
           a.face_index = f.face_index;
           a.box = f.box;
           a.result = fa.result;
-          a.ms = ms;
           const bool known =
               fa.result.known && fa.result.label >= 0 && static_cast<size_t>(fa.result.label) < model.labels.size();
           if (known) {
@@ -241,7 +373,7 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
               tracker->refresh_names();
               a.proposed = tracker->add(fa.reduced.data(), w->event.rel, f.face_index);
               if (a.proposed) ++sum.proposed;
-              if (!unflushed_since) unflushed_since = Clock::now();
+              if (!unsaved_since) unsaved_since = Clock::now();
             }
             fa.shown = a.proposed.value_or("unknown");
           }
@@ -252,11 +384,13 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
             info.label = known ? store->label_index(fa.shown) : -1;
             add_face(*store, std::move(info), f);
             ++sum.stored;
-            if (!unflushed_since) unflushed_since = Clock::now();
           }
-          emit(opt.format == AnswerFormat::csv ? answer_csv(a, model) : answer_json(a, model));
+          queued.push_back({std::move(a), {}, w->arrived, shown_path, store != nullptr});
         }
-        if (store && store->pending() >= opt.flush_records) flush_locked();
+        if (!store)
+          commit_locked();  // nothing to make durable first
+        else
+          cv.notify_all();
       } catch (...) {
         fail(std::current_exception());
       }
@@ -317,16 +451,18 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
 
   {
     std::lock_guard lk(mu);
-    done = true;
     try {
-      flush_locked();  // always, also after a failure: what was reported must be in the store
-      if (store) store->close();
+      commit_locked();  // always, also after a failure: what was reported must be in the store
+      release_deferred_locked(true);
+      save_tracker_locked();
+      if (store && !write_failed) store->close();
     } catch (...) {
       if (!failure) failure = std::current_exception();
     }
+    done = true;
   }
   cv.notify_all();
-  flusher.join();
+  committer.join();
   if (watcher_error) std::rethrow_exception(watcher_error);
   if (failure) std::rethrow_exception(failure);
   return sum;

@@ -3,9 +3,13 @@
 //
 // SIGINT/SIGTERM stop the watch cleanly: the handler only writes a byte to a self-pipe that the
 // folder watcher polls; the graph then drains, the store is flushed and the exit code is 0.
+// A write error (the store or the answer stream: disk full, ...) stops the watch with exit code 4
+// after one error line on stderr (flow/watch.hpp says what the answer stream then holds).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -72,17 +76,67 @@ class StopSignals {
   }, old_term_{}, old_pipe_{};
 };
 
-void write_all(int fd, const std::string& s, const std::string& what) {
-  size_t off = 0;
-  while (off < s.size()) {
-    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("cannot write " + what + ": " + std::strerror(errno));
+// The answer stream: each line goes out whole in one write() (retried only when the kernel
+// took part of it). On a write error a regular file is cut back to its last full line, so no
+// half line is ever left in --out. A half line found at the end of --out when the watch starts
+// (a write cut by a kill -9 or a power cut) is cut off first, with a warning.
+class AnswerStream {
+ public:
+  AnswerStream(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+    struct stat st {};
+    regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+    if (!regular_) return;
+    end_ = ::lseek(fd_, 0, SEEK_END);
+    off_t keep = end_;
+    char buf[4096];
+    for (int chunks = 0; keep > 0; ++chunks) {
+      if (chunks == 16) return;  // no line end in the last 64 KiB: not an answer file we cut
+      const off_t from = std::max<off_t>(0, keep - static_cast<off_t>(sizeof buf));
+      const ssize_t n = ::pread(fd_, buf, static_cast<size_t>(keep - from), from);
+      if (n != keep - from) return;  // unreadable (write-only file): leave it as it is
+      ssize_t i = n;
+      while (i > 0 && buf[i - 1] != '\n') --i;
+      if (i > 0) {
+        keep = from + i;
+        break;
+      }
+      keep = from;
     }
-    off += static_cast<size_t>(n);
+    if (keep == end_) return;
+    if (::ftruncate(fd_, keep) != 0)
+      throw std::runtime_error(name_ + ": cannot cut its half last line: " + std::strerror(errno));
+    std::cerr << "lumaflow: warning: " << name_ << ": cut a half line of " << (end_ - keep) << " bytes left at its end"
+              << std::endl;
+    end_ = keep;
   }
-}
+  bool empty() const { return regular_ && end_ == 0; }
+  void line(const std::string& text) {
+    const std::string s = text + "\n";
+    size_t off = 0;
+    while (off < s.size()) {
+      const ssize_t n = ::write(fd_, s.data() + off, s.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : EIO;
+        if (regular_ && off > 0) {
+          [[maybe_unused]] const int t = ::ftruncate(fd_, end_);
+        }
+        throw std::runtime_error(name_ + ": cannot write: " + std::strerror(err));
+      }
+      off += static_cast<size_t>(n);
+    }
+    if (regular_) end_ += static_cast<off_t>(s.size());
+  }
+
+ private:
+  int fd_;
+  std::string name_;
+  bool regular_ = false;
+  off_t end_ = 0;
+};
+
+// Exit code of a watch stopped by a write error (store or answer stream; disk full).
+constexpr int kWriteErrorExit = 4;
 
 struct WatchArgs {
   std::string model, dir, store, out, format = "json", annotate;
@@ -114,12 +168,10 @@ int run_watch_command(const WatchArgs& a) {
 
   int out_fd = STDOUT_FILENO;
   std::string out_name = "standard output";
-  bool out_empty = true;
   if (!a.out.empty()) {
-    out_fd = ::open(a.out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    out_fd = ::open(a.out.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (out_fd < 0) throw std::runtime_error(a.out + ": cannot open: " + std::strerror(errno));
     out_name = a.out;
-    out_empty = ::lseek(out_fd, 0, SEEK_END) == 0;
   }
   struct CloseOut {
     int fd;
@@ -131,14 +183,22 @@ int run_watch_command(const WatchArgs& a) {
   StopSignals signals;
   FolderWatcher watcher(a.dir, WatcherOptions{a.existing});
   watcher.add_stop_fd(signals.read_fd());
-  if (opt.format == AnswerFormat::csv && out_empty) write_all(out_fd, answer_csv_header() + "\n", out_name);
+  AnswerStream answers(out_fd, out_name);
+  if (opt.format == AnswerFormat::csv && (out_fd == STDOUT_FILENO || answers.empty()))
+    answers.line(answer_csv_header());
   std::cerr << "lumaflow: watching " << a.dir << " (" << watcher.watched_folders() << " folder"
             << (watcher.watched_folders() == 1 ? "" : "s") << ") with " << a.model << "; Ctrl-C to stop" << std::endl;
 
-  const WatchSummary s = run_watch(
-      watcher, model, opt, tools.get(), tracker.get(),
-      [&](const std::string& line) { write_all(out_fd, line + "\n", out_name); },
-      [](const std::string& msg) { std::cerr << "lumaflow: warning: " << msg << std::endl; });
+  WatchSummary s;
+  try {
+    s = run_watch(
+        watcher, model, opt, tools.get(), tracker.get(), [&](const std::string& line) { answers.line(line); },
+        [](const std::string& msg) { std::cerr << "lumaflow: warning: " << msg << std::endl; });
+  } catch (const WatchWriteError& e) {
+    std::cerr << "lumaflow: error: " << e.what() << "; watch stopped (exit code " << kWriteErrorExit << ")"
+              << std::endl;
+    return kWriteErrorExit;
+  }
   std::cerr << "lumaflow: watch stopped: " << s.faces << " face" << (s.faces == 1 ? "" : "s") << " (" << s.known
             << " known, " << s.unknown << " unknown, " << s.proposed << " in proposed identities) from " << s.files
             << " file" << (s.files == 1 ? "" : "s") << ", " << s.errors << " error" << (s.errors == 1 ? "" : "s");
@@ -181,6 +241,10 @@ void register_watch_commands(CLI::App& app, Registry& reg) {
       ->capture_default_str();
   c->add_option("--annotate", w->annotate,
                 "Write each frame with detected faces as OUT/<path>.png with boxes and names");
+  c->footer(
+      "Each answer line is written only once its face is in the store (fsynced). Exit codes: 0 stopped by "
+      "SIGINT/SIGTERM, 1 error at start, 4 a write error (store or answer stream, e.g. disk full): the face "
+      "that could not be stored gets an error line and the watch stops.");
   reg.emplace_back(c, [w] { return run_watch_command(*w); });
 
   auto r = std::make_shared<RelabelArgs>();

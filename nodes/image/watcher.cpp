@@ -34,10 +34,12 @@ bool ends_with_ci(const std::string& s, const std::string& suffix) {
 constexpr uint32_t kMask =
     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY | IN_ONLYDIR;
 
-// Whether some process has the file open for writing. A read lease is refused (EAGAIN) exactly
-// then. Leases need the file to be ours (or CAP_LEASE) and a local file system; when they are
-// not available the answer is "no" and the size/mtime settling alone decides.
-bool open_for_writing(const fs::path& p) {
+}  // namespace
+
+// A read lease is refused (EAGAIN) exactly when a writer exists. Leases need the file to be ours
+// (or CAP_LEASE) and a local file system; when they are not available the answer is "no" and the
+// size/mtime settling alone decides.
+bool is_open_for_writing(const fs::path& p) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return false;
   bool busy = false;
@@ -48,8 +50,6 @@ bool open_for_writing(const fs::path& p) {
   ::close(fd);
   return busy;
 }
-
-}  // namespace
 
 bool is_temporary_name(const std::string& n) {
   if (n.empty() || n[0] == '.') return true;  // dot-files, ".#lock" files of editors
@@ -84,7 +84,7 @@ FolderWatcher::FolderWatcher(const fs::path& root, const WatcherOptions& opt) : 
   add_tree("", opt_.existing ? Found::list : Found::ignore, &listed);
   std::sort(listed.begin(), listed.end(), natural_less);
   for (const auto& rel : listed) {
-    if (open_for_writing(root_ / rel)) {  // still being written: wait for its close
+    if (is_open_for_writing(root_ / rel)) {  // still being written: wait for its close
       settling_[rel] = {std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.settle_ms), stamp_of(rel)};
       continue;
     }
@@ -163,7 +163,7 @@ void FolderWatcher::add_tree(const std::string& rel, Found found, std::vector<st
         if (listed) listed->push_back(child);
         break;
       case Found::report:
-        if (!open_for_writing(root_ / child)) {
+        if (!is_open_for_writing(root_ / child)) {
           report(child);
           break;
         }
@@ -219,7 +219,7 @@ void FolderWatcher::check_settling() {
     const Stamp s = stamp_of(it->first);
     if (s.size < 0) {
       it = settling_.erase(it);  // removed meanwhile
-    } else if (s == it->second.stamp && !open_for_writing(root_ / it->first)) {
+    } else if (s == it->second.stamp && !is_open_for_writing(root_ / it->first)) {
       report(it->first);
       it = settling_.erase(it);
     } else {

@@ -51,6 +51,10 @@ struct WatchEvent {
   bool ok() const { return error.empty(); }
 };
 
+// Whether some process has the file open for writing (a read lease is refused exactly then).
+// False when leases are not available (not our file, a network file system) or the file is gone.
+bool is_open_for_writing(const std::filesystem::path& path);
+
 // True for names the watcher never reports (dot-files, editor/download temporaries).
 bool is_temporary_name(const std::string& filename);
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -13,9 +14,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "nodes/analysis/dbscan.hpp"
 #include "nodes/core/atomic_file.hpp"
+#include "nodes/core/checksum.hpp"
 #include "nodes/model/model.hpp"
 
 namespace lumaflow {
@@ -25,12 +28,35 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 constexpr const char* kFormat = "lumaflow-identities";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: with "checksum"; 1 (no checksum) is still read
 
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
+// XXH3-64 of the canonical text of the content without its "checksum" field (nlohmann::json
+// keeps object keys sorted and prints numbers the same way each time, so a parse and a dump
+// give back the same text).
+std::string content_checksum(json j) {
+  j.erase("checksum");
+  return hex64(xxh3_64(j.dump()));
+}
+
+// Writes the sidecar atomically (temp, fsync, rename, fsync folder) with its checksum.
+void write_sidecar(const fs::path& p, json j) {
+  j["version"] = kVersion;
+  j["checksum"] = content_checksum(j);
+  write_file_atomic(p, j.dump() + "\n");
+}
+
+// The short lock every writer of the sidecar (a watch saving, `relabel`) holds around its
+// read-modify-write, so neither loses the other's change. Waits up to 5 s for another writer.
+std::unique_ptr<FileLock> lock_for_writing(const fs::path& sidecar) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    try {
+      return std::make_unique<FileLock>(fs::path(sidecar.string() + ".write"), "write " + sidecar.string());
+    } catch (const LockedError&) {
+      if (std::chrono::steady_clock::now() >= deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
 }
 
 std::string key_of(int id) { return "new-" + std::to_string(id); }
@@ -56,9 +82,17 @@ json read_sidecar(const fs::path& p) {
   }
   if (!j.is_object() || j.value("format", "") != kFormat)
     throw std::runtime_error(p.string() + ": not a lumaflow identities file");
-  if (j.value("version", 0) != kVersion)
-    throw std::runtime_error(p.string() + ": identities file version " + std::to_string(j.value("version", 0)) +
-                             " is not supported (expected " + std::to_string(kVersion) + ")");
+  const int version = j.contains("version") && j["version"].is_number_integer() ? j["version"].get<int>() : 0;
+  if (version != 1 && version != kVersion)
+    throw std::runtime_error(p.string() + ": identities file version " + std::to_string(version) +
+                             " is not supported (expected 1 or " + std::to_string(kVersion) + ")");
+  if (version >= 2) {
+    if (!j.contains("checksum") || !j["checksum"].is_string())
+      throw std::runtime_error(p.string() + ": damaged identities file: no checksum");
+    const std::string want = j["checksum"].get<std::string>();
+    if (content_checksum(j) != want)
+      throw std::runtime_error(p.string() + ": damaged identities file: its content does not match its checksum");
+  }
   return j;
 }
 
@@ -80,8 +114,10 @@ UnknownTracker::UnknownTracker(const OpenSetParams& params, fs::path sidecar)
   if (params_.min_pts < 1) throw std::invalid_argument("open set: min_pts must be >= 1");
   if (params_.dims < 1) throw std::invalid_argument("open set: the reduced dimension must be >= 1");
   vectors_.resize(0, params_.dims);
+  if (sidecar_.empty()) return;
+  owner_ = std::make_unique<FileLock>(sidecar_, "propose identities with it (one watch per model)");
   std::error_code ec;
-  if (!sidecar_.empty() && fs::exists(sidecar_, ec)) load();
+  if (fs::exists(sidecar_, ec)) load();
 }
 
 fs::path UnknownTracker::sidecar_for(const fs::path& model_path) {
@@ -223,8 +259,11 @@ bool UnknownTracker::refresh_names() {
   return changed;
 }
 
+UnknownTracker::~UnknownTracker() = default;
+
 void UnknownTracker::save() {
   if (sidecar_.empty()) return;
+  const auto write_lock = lock_for_writing(sidecar_);
   refresh_names();  // keep a name given by `relabel` while we were running
   if (!dirty_) return;
   json j;
@@ -249,7 +288,7 @@ void UnknownTracker::save() {
                  {"vector", std::move(v)}});
   }
   j["unknowns"] = std::move(u);
-  write_file_atomic(sidecar_, j.dump() + "\n");
+  write_sidecar(sidecar_, std::move(j));
   const Stamp st = stamp_of(sidecar_);
   seen_mtime_ns_ = st.mtime_ns;
   seen_size_ = st.size;
@@ -262,6 +301,7 @@ std::string relabel_identity(const fs::path& sidecar, const std::string& which, 
     throw std::runtime_error(sidecar.string() +
                              ": no proposed identities yet (run `lumaflow watch` with this model first)");
   if (name.empty()) throw std::runtime_error("the new name must not be empty");
+  const auto write_lock = lock_for_writing(sidecar);
   json j = read_sidecar(sidecar);
   if (!j.contains("identities") || !j["identities"].is_array())
     throw std::runtime_error(sidecar.string() + ": damaged identities file: no identities");
@@ -284,8 +324,9 @@ std::string relabel_identity(const fs::path& sidecar, const std::string& which, 
       throw std::runtime_error("the name '" + name + "' is already used by " + e.value("key", std::string("?")));
   }
   (*target)["name"] = name;
-  write_file_atomic(sidecar, j.dump() + "\n");
-  return (*target)["key"].get<std::string>();
+  const std::string key = (*target)["key"].get<std::string>();
+  write_sidecar(sidecar, std::move(j));
+  return key;
 }
 
 }  // namespace lumaflow

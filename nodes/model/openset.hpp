@@ -18,7 +18,7 @@
 // Sidecar file `<model>.identities.json` (written atomically: temp file, fsync, rename), so a
 // second run continues where the first stopped:
 //   {
-//     "format": "lumaflow-identities", "version": 1,
+//     "format": "lumaflow-identities", "version": 2, "checksum": "<16 hex digits>",
 //     "model": {"store_hash": "00000000deadbeef", "dims": 100, "eps": 3.25, "min_pts": 5},
 //     "next_id": 3,
 //     "identities": [{"id": 1, "key": "new-1", "name": "Alice"}, {"id": 2, "key": "new-2", "name": null}],
@@ -28,15 +28,26 @@
 // "model" identifies the model the vectors belong to (its store hash as 16 hex digits, reduced
 // dimension, eps, min_pts); a sidecar made for another model is refused rather than mixed in.
 // "name" is null until the user names the identity. Vectors are floats printed to round-trip.
+// "checksum" is XXH3-64 (nodes/core/checksum.hpp) of the file's compact JSON text without the
+// checksum field; a sidecar that does not match is refused with one line naming it (version 1
+// files, without checksum, are still read).
+// Locks (nodes/store/lock.hpp): a tracker with a sidecar holds the sidecar's lock
+// (`<sidecar>.lock`) while it lives, so a second watch on the same model is refused with a line
+// naming the process that has it, instead of the two overwriting each other's proposals. Every
+// write (a tracker's save, relabel_identity) also holds a short write lock
+// (`<sidecar>.write.lock`) around its read-modify-write, so a name given by `relabel` while a
+// watch runs is never lost.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "nodes/core/matrix.hpp"
+#include "nodes/store/lock.hpp"
 
 namespace lumaflow {
 
@@ -60,10 +71,14 @@ struct ProposedIdentity {
 
 class UnknownTracker {
  public:
-  // In memory only when sidecar is empty; otherwise loads it when it exists. Throws
-  // std::invalid_argument for bad params, std::runtime_error (with the path) for an unreadable
+  // In memory only when sidecar is empty; otherwise takes the sidecar's lock and loads it when it
+  // exists. Throws std::invalid_argument for bad params, LockedError when another tracker (a
+  // watch) has the sidecar, std::runtime_error (with the path) for an unreadable or damaged
   // sidecar or one made for another model.
   explicit UnknownTracker(const OpenSetParams& params, std::filesystem::path sidecar = {});
+  ~UnknownTracker();
+  UnknownTracker(const UnknownTracker&) = delete;
+  UnknownTracker& operator=(const UnknownTracker&) = delete;
 
   static std::filesystem::path sidecar_for(const std::filesystem::path& model_path);
 
@@ -89,7 +104,8 @@ class UnknownTracker {
 
   OpenSetParams params_;
   std::filesystem::path sidecar_;
-  RowMatrixF vectors_;  // n × dims, grown by doubling
+  std::unique_ptr<FileLock> owner_;  // held while this tracker lives (sidecar mode)
+  RowMatrixF vectors_;               // n × dims, grown by doubling
   std::vector<std::string> paths_;
   std::vector<int> faces_;
   std::vector<int> assigned_;  // identity id per unknown, 0 = none

@@ -213,6 +213,10 @@ class StoreAppender {
   // (disk full) the partial segment is cut off again, the pending records are dropped and
   // StoreError is thrown: the file keeps exactly the records of earlier flushes.
   void flush();
+  // Cuts the segment written by the last flush() off again (fsynced), e.g. when the answers for
+  // its records could not be delivered: the file holds exactly the records of the flushes
+  // before it. Returns the number of records removed (0 when there is nothing to undo).
+  size_t undo_last_flush();
   size_t pending() const { return pending_.size(); }
   size_t total_records() const { return total_; }
   const std::optional<RepairReport>& repaired() const { return repaired_; }
@@ -230,6 +234,11 @@ class StoreAppender {
   size_t labels_written_ = 0;
   size_t total_ = 0;
   std::optional<RepairReport> repaired_;
+  struct Undo {  // the state before the last flush
+    uint64_t size = 0, sequence = 0;
+    size_t labels_written = 0, total = 0;
+  };
+  std::optional<Undo> undo_;
 };
 
 // Streams a new store: records go to a temporary file in segments of bounded size as they come

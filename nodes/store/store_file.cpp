@@ -497,6 +497,7 @@ void StoreAppender::add(RecordInfo info, const float* v, size_t count, const uin
 }
 
 void StoreAppender::flush() {
+  undo_.reset();
   if (pending_.empty() && labels_written_ == pending_.header().labels.size()) return;
   if (fd_ < 0) throw StoreError(path_.string() + ": store is closed");
   std::vector<uint8_t> bytes;
@@ -519,12 +520,26 @@ void StoreAppender::flush() {
     pending_ = EmbeddingStore(std::move(h));
     throw;
   }
+  undo_ = Undo{size_, sequence_, labels_written_, total_};
   size_ += bytes.size();
   ++sequence_;
   total_ += pending_.size();
   labels_written_ = pending_.header().labels.size();
   StoreHeader h = pending_.header();
   pending_ = EmbeddingStore(std::move(h));
+}
+
+size_t StoreAppender::undo_last_flush() {
+  if (!undo_ || fd_ < 0) return 0;
+  if (::ftruncate(fd_, static_cast<off_t>(undo_->size)) != 0 || ::fsync(fd_) != 0)
+    throw StoreError(file_error_text(path_, "cannot take the last appended records back", errno));
+  const size_t removed = total_ - undo_->total;
+  size_ = undo_->size;
+  sequence_ = undo_->sequence;
+  labels_written_ = undo_->labels_written;
+  total_ = undo_->total;
+  undo_.reset();
+  return removed;
 }
 
 StoreWriter::StoreWriter(const std::filesystem::path& path, const StoreHeader& header, size_t max_segment_bytes)

@@ -278,3 +278,36 @@ TEST(StoreDamage, AFailedAppendLeavesExactlyTheEarlierRecords) {
   ASSERT_EQ(back.size(), 6u);
   EXPECT_EQ(back.record(5).path, "fits.png");
 }
+
+// watch takes a segment back when the answers for its records could not be delivered.
+TEST(StoreDamage, UndoLastFlushTakesExactlyThatSegmentBack) {
+  TempDir dir;
+  const EmbeddingStore s = make_store(3, 8, 6);
+  write_store(dir / "u.store", s);
+  const auto size0 = std::filesystem::file_size(dir / "u.store");
+  {
+    StoreAppender app(dir / "u.store", s.header());
+    EXPECT_EQ(app.undo_last_flush(), 0u);  // nothing flushed yet
+    std::vector<uint8_t> px(64, 3);
+    app.add(rec("kept.png", 0), px.data(), px.size());
+    app.flush();
+    const auto size1 = std::filesystem::file_size(dir / "u.store");
+    EXPECT_GT(size1, size0);
+    const int eve = app.label_index("eve");
+    app.add(rec("taken-back-1.png", eve), px.data(), px.size());
+    app.add(rec("taken-back-2.png", -1), px.data(), px.size());
+    app.flush();
+    EXPECT_EQ(app.undo_last_flush(), 2u);
+    EXPECT_EQ(std::filesystem::file_size(dir / "u.store"), size1);
+    EXPECT_EQ(app.undo_last_flush(), 0u);  // once per flush
+    EXPECT_EQ(app.total_records(), 4u);
+    app.add(rec("after.png", eve), px.data(), px.size());  // the label table is written again
+  }
+  LoadReport rep;
+  const EmbeddingStore back = load_store(dir / "u.store", &rep);
+  EXPECT_TRUE(rep.intact());
+  ASSERT_EQ(back.size(), 5u);
+  EXPECT_EQ(back.record(3).path, "kept.png");
+  EXPECT_EQ(back.record(4).path, "after.png");
+  EXPECT_EQ(back.header().labels.at(static_cast<size_t>(back.record(4).label)), "eve");
+}
