@@ -83,17 +83,44 @@ case "$MODE" in
     build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
     OUT="${OUT:-$ROOT/out/demo}"
     LF="$BUILD_DIR/lumaflow"
+    # A re-run starts from scratch: only the demo's own outputs are removed.
+    rm -rf "$OUT/faces" "$OUT/arrivals" "$OUT/inbox" "$OUT/annotated" "$OUT/analysis" "$OUT/faces.store" \
+      "$OUT/faces.model" "$OUT/seen.store" "$OUT"/faces.model.identities.json*
     mkdir -p "$OUT"
-    "$LF" synth "$OUT/faces" --identities 12 --per 20 --seed 42
+    "$LF" synth "$OUT/faces" --identities 12 --per 22 --seed 42
+    # The last two faces of each person are held back: they arrive later, while watch runs.
+    mkdir -p "$OUT/arrivals"
+    for person in "$OUT"/faces/*/; do
+      for f in $(ls "$person" | sort | tail -n 2); do
+        mv "$person/$f" "$OUT/arrivals/$(basename "$person")_$f"
+      done
+    done
     "$LF" embed "$OUT/faces" -o "$OUT/faces.store"
     "$LF" analyze "$OUT/faces.store" -o "$OUT/analysis"
     "$LF" fit "$OUT/faces.store" -o "$OUT/faces.model"
+    # The main job: watch a folder, name each face the moment it lands, one line per face.
+    mkdir -p "$OUT/inbox"
+    echo
+    echo "watch: dropping $(ls "$OUT/arrivals" | wc -l) new faces into $OUT/inbox one by one (file name = who it really is):"
+    "$LF" watch "$OUT/faces.model" "$OUT/inbox" --store "$OUT/seen.store" --annotate "$OUT/annotated" \
+      --format csv &
+    WATCH=$!
+    sleep 2
+    for f in $(ls "$OUT/arrivals" | sort); do
+      cp "$OUT/arrivals/$f" "$OUT/inbox/.$f.part" && mv "$OUT/inbox/.$f.part" "$OUT/inbox/$f"
+      sleep 0.2
+    done
+    sleep 2
+    kill -TERM "$WATCH"
+    wait "$WATCH"
     echo
     echo "results:"
-    echo "  generated faces   $OUT/faces/"
+    echo "  generated faces   $OUT/faces/   (+ $OUT/arrivals/, the faces watch saw)"
     echo "  embedding store   $OUT/faces.store   (lumaflow inspect $OUT/faces.store)"
     echo "  charts + report   $OUT/analysis/     (report.json, umap_16384.png, tsne_16384.png, ...)"
     echo "  fitted model      $OUT/faces.model   (lumaflow classify $OUT/faces.model IMAGE)"
+    echo "  watched faces     $OUT/seen.store    (every face watch answered, durable before its line)"
+    echo "  annotated frames  $OUT/annotated/    (each arrival with its name drawn on it)"
     ;;
   *)
     echo "usage: tools/setup.sh demo|test|sanitize|bench|python|models|build" >&2; exit 2
