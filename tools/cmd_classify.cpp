@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <opencv2/imgcodecs.hpp>
 
 #include "nodes/core/parallel.hpp"
@@ -62,7 +63,7 @@ int run_classify(const ClassifyArgs& a) {
       for (const auto& p : s.problems) std::cerr << "skipped: " << p.path << ": " << p.reason << "\n";
       for (const auto& e : s.entries) {
         entries.push_back(e);
-        short_names.push_back(e.rel);
+        short_names.push_back(folder_name(in) + "/" + e.rel);
         entries.back().rel = (std::filesystem::path(in) / e.rel).string();
         // Images directly in a folder named after a person are that person's.
         truth.push_back(e.label >= 0 ? s.labels[static_cast<size_t>(e.label)] : folder_name(in));
@@ -100,6 +101,8 @@ int run_classify(const ClassifyArgs& a) {
 
   if (a.format == "csv") std::cout << answer_csv_header() << "\n";
   int right = 0, judged = 0, unknown = 0, errors = 0;
+  std::set<std::string> written_names;
+  bool write_failed = false;
   for (size_t f = 0; f < frames.size(); ++f) {
     const FrameAnswers& fr = frames[f];
     if (!fr.frame.ok()) {
@@ -133,11 +136,22 @@ int run_classify(const ClassifyArgs& a) {
       if (!img.empty()) {
         if (!marks.front().box.area()) marks.front().box = cv::Rect(0, 0, img.cols, img.rows);
         std::filesystem::create_directories(a.annotate);
+        // One PNG per input: FOLDER_SUB_NAME.EXT.png (.png kept once), made unique when two inputs map alike.
         std::string name = short_names[f];
         std::replace(name.begin(), name.end(), '/', '_');
-        cv::imwrite(
-            (std::filesystem::path(a.annotate) / (std::filesystem::path(name).stem().string() + ".png")).string(),
-            annotate_frame(img, marks));
+        if (std::filesystem::path(name).extension() != ".png") name += ".png";
+        for (int k = 2; !written_names.insert(name).second; ++k)
+          name = std::filesystem::path(short_names[f]).stem().string() + "-" + std::to_string(k) + ".png";
+        const auto out = std::filesystem::path(a.annotate) / name;
+        bool ok = false;
+        try {
+          ok = cv::imwrite(out.string(), annotate_frame(img, marks));
+        } catch (const cv::Exception&) {
+        }
+        if (!ok) {
+          std::fprintf(stderr, "lumaflow: %s: cannot write the annotated frame\n", out.string().c_str());
+          write_failed = true;
+        }
       }
     }
   }
@@ -147,7 +161,7 @@ int run_classify(const ClassifyArgs& a) {
   if (judged > 0)
     std::fprintf(stderr, "accuracy against folder names: %.4f (%d of %d)\n", static_cast<double>(right) / judged, right,
                  judged);
-  return 0;
+  return write_failed ? 1 : 0;
 }
 
 }  // namespace

@@ -76,20 +76,37 @@ TEST(CliAnalysis, SynthAnalyzeFitClassify) {
   r = run_cli("fit " + shell_quote(faces) + " -o " + shell_quote(model) + " --size 48 --pca 20");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("held-out accuracy"), std::string::npos) << r.err;
+  const auto annotated = dir / "annotated";
   r = run_cli("classify " + shell_quote(model) + " " + shell_quote(faces + "/person_01/img_003.png") + " " +
-              shell_quote(faces + "/person_02"));
+              shell_quote(faces + "/person_02") + " --annotate " + shell_quote(annotated.string()));
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream lines(r.out);
   std::string line;
-  int n = 0;
+  int n = 0, named_right = 0;
   while (std::getline(lines, line)) {
     const auto j = nlohmann::json::parse(line);
     for (const char* k : {"path", "label", "confidence", "status", "umap", "neighbors", "ms"})
       EXPECT_TRUE(j.contains(k)) << k;
     EXPECT_EQ(j["umap"].size(), 2u);
+    // Training faces: each is its own nearest neighbour, so its folder's person comes back.
+    const std::string path = j["path"].get<std::string>();
+    const std::string person = path.find("person_01") != std::string::npos ? "person_01" : "person_02";
+    EXPECT_EQ(j["candidate"], person) << line;
+    named_right += j["status"] == "known" && j["label"] == person;
     ++n;
   }
   EXPECT_EQ(n, 11);
+  EXPECT_GE(named_right, 10);
+  // --annotate: one PNG per input frame, the frame's own size.
+  int pngs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(annotated)) {
+    const cv::Mat img = cv::imread(e.path().string(), cv::IMREAD_COLOR);
+    ASSERT_FALSE(img.empty()) << e.path();
+    const cv::Mat src = cv::imread(faces + "/person_01/img_003.png", cv::IMREAD_COLOR);
+    EXPECT_EQ(img.size(), src.size()) << e.path();
+    ++pngs;
+  }
+  EXPECT_EQ(pngs, 11);
   EXPECT_NE(r.err.find("accuracy against folder names"), std::string::npos) << r.err;
   // CSV alternative, and a model refusing input prepared another way.
   r = run_cli("classify --format csv " + shell_quote(model) + " " + shell_quote(faces + "/person_01/img_003.png"));

@@ -236,7 +236,7 @@ TEST(CliLearned, TvshowFramesNamedRight) {
   EXPECT_EQ(total, 22);
   EXPECT_EQ(right, 22) << "cast faces named right";
   for (const char* f : {"bbt1", "bbt2", "bbt3", "bbt4", "bbt5"})
-    EXPECT_TRUE(fs::exists(t / "ann" / (std::string(f) + ".png")));
+    EXPECT_TRUE(fs::exists(t / "ann" / ("tvshow-frames_" + std::string(f) + ".jpg.png"))) << f;
 }
 
 // Strangers: orl s37–s40 left out of the fit must come out unknown, while held-out faces of the
