@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
 
@@ -106,6 +107,12 @@ bool jpeg_has_end(std::span<const uint8_t> b) {
   return false;
 }
 
+std::string megapixels(double mp) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, mp < 10 ? "%.1f" : "%.0f", mp);
+  return buf;
+}
+
 }  // namespace
 
 const char* format_name(ImageFormat f) {
@@ -173,11 +180,11 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
   out.format = probe.format;
   if (probe.width && probe.height) {
     const double mp = static_cast<double>(probe.width) * probe.height / 1e6;
-    if (mp > opt.max_megapixels)
+    if (mp > opt.max_megapixels)  // up to 2^32 × 2^32 pixels: the figures are printed as doubles
       throw DecodeError("image declares " + std::to_string(probe.width) + "x" + std::to_string(probe.height) +
-                        " pixels (" + std::to_string(static_cast<int>(mp)) + " MP), over the limit of " +
-                        std::to_string(static_cast<int>(opt.max_megapixels)) + " MP");
-    if (static_cast<int>(std::min(probe.width, probe.height)) < opt.min_side)
+                        " pixels (" + megapixels(mp) + " MP), over the limit of " + megapixels(opt.max_megapixels) +
+                        " MP");
+    if (std::min<int64_t>(probe.width, probe.height) < opt.min_side)
       throw DecodeError("image too small (" + std::to_string(probe.width) + "x" + std::to_string(probe.height) +
                         ", minimum side " + std::to_string(opt.min_side) + " px)");
   }

@@ -62,6 +62,33 @@ TEST(Decode, RefusesHugeBeforeDecodingAndTinyImages) {
   EXPECT_THROW(decode_image(test::encode(cv::Mat(1, 1, CV_8UC1, cv::Scalar(9)), ".png")), DecodeError);
 }
 
+// Found by fuzz/fuzz_decode: a header declaring 4,294,967,295 × 4,294,967,295 pixels made the
+// refusal message convert 1.8e13 MP to int (undefined behaviour; garbage in the message).
+TEST(Decode, RefusalOfAnAbsurdHeaderNamesItsTrueSize) {
+  auto png = test::encode(test::test_picture(16, 16, 1, 4), ".png");
+  for (size_t off : {16u, 20u})
+    for (int i = 0; i < 4; ++i) png[off + i] = 0xFF;
+  try {
+    decode_image(png);
+    FAIL() << "absurd header accepted";
+  } catch (const DecodeError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("4294967295x4294967295 pixels (18446744065120 MP)"), std::string::npos) << m;
+    EXPECT_EQ(m.find('-'), std::string::npos) << m;
+  }
+  DecodeOptions o;
+  o.max_megapixels = 3e12;  // over INT_MAX: printed as it is
+  png = test::encode(test::test_picture(16, 16, 1, 4), ".png");
+  for (size_t off : {16u, 20u})
+    for (int i = 0; i < 4; ++i) png[off + i] = i == 0 ? 0x7F : 0xFF;
+  try {
+    decode_image(png, o);
+    FAIL() << "absurd header accepted";
+  } catch (const DecodeError& e) {
+    EXPECT_NE(std::string(e.what()).find("over the limit of 3000000000000 MP"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Decode, SixteenBitAndRgbaPngAreConvertedNotRefused) {
   cv::Mat g16(20, 20, CV_16UC1);
   for (int i = 0; i < 400; ++i) g16.at<uint16_t>(i / 20, i % 20) = static_cast<uint16_t>(i * 160);
