@@ -1,6 +1,7 @@
 #include "tools/cli_common.hpp"
 
 #include "nodes/core/atomic_file.hpp"
+#include "tools/stderr_filter.hpp"
 
 #include <unistd.h>
 
@@ -116,7 +117,7 @@ std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt) {
 }
 
 Progress progress_bar(const std::string& what) {
-  if (!::isatty(STDERR_FILENO)) return {};
+  if (!stderr_is_terminal()) return {};
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
   auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   return [what, last, start](size_t done, size_t total) {

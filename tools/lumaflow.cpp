@@ -6,6 +6,7 @@
 #include <opencv2/core/utils/logger.hpp>
 
 #include "tools/commands.hpp"
+#include "tools/stderr_filter.hpp"
 
 // Exit codes (README): 0 done, 1 error, 2 bad command line, 3 inspect: damaged store,
 // 5 analyze: partial (a stage failed; the rest was written). watch documents its own.
@@ -14,6 +15,8 @@ constexpr int kExitUsage = 2;
 int main(int argc, char** argv) {
   // Decoder warnings would interleave with our one-line reports; errors are ours to report.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  // libpng/libjpeg/OpenCV print their own unattributed lines; lumaflow's name the file.
+  lumaflow::cli::filter_library_chatter();
   CLI::App app{"lumaflow: face images to pixel embeddings, clustering, charts and live classification"};
   app.set_version_flag("--version", std::string(LUMAFLOW_VERSION));
   app.require_subcommand(1);

@@ -108,3 +108,29 @@ TEST(CliOptions, UnsupportedImageTypesAreCountedAndNamed) {
   EXPECT_EQ(r.err.find(".hidden"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("4 records"), std::string::npos) << r.out;
 }
+
+// libpng and libjpeg print their own unattributed lines for damaged files ("libpng error: IDAT:
+// invalid distance too far back", "Corrupt JPEG data: 12 extraneous bytes before marker 0xd9");
+// lumaflow drops them: its own line names each file and says what was wrong.
+TEST(CliOptions, LibraryChatterIsReplacedByLinesNamingTheFile) {
+  test::TempDir dir;
+  make_faces(dir / "faces", 2, 2);
+  auto png = test::encode(test::test_picture(80, 80, 3, 7), ".png");
+  png.resize(png.size() * 2 / 3);  // libpng: "PNG input buffer is incomplete" / "Read Error"
+  test::write_bytes(dir / "faces" / "p0" / "cut.png", png);
+  auto jpg = test::encode(test::test_picture(80, 80, 3, 8), ".jpg");
+  const std::string tail = "garbage after the end";
+  jpg.insert(jpg.end() - 2, tail.begin(), tail.end());  // libjpeg: "Corrupt JPEG data: ... extraneous bytes"
+  test::write_bytes(dir / "faces" / "p1" / "extra.jpg", jpg);
+  const std::string args =
+      "embed " + shell_quote((dir / "faces").string()) + " -o " + shell_quote((dir / "x.store").string());
+  const auto raw = run_cli(args, "LUMAFLOW_RAW_STDERR=1");
+  ASSERT_EQ(raw.code, 0) << raw.err;
+  EXPECT_NE(raw.err.find("libpng"), std::string::npos) << "the libraries no longer chatter:\n" << raw.err;
+  const auto r = run_cli(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("libpng"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Corrupt JPEG"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cut.png: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("embedded "), std::string::npos) << r.err;  // lumaflow's own lines all pass
+}
