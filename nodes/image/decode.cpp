@@ -190,6 +190,14 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
   }
   if (probe.format == ImageFormat::jpeg && !jpeg_has_end(bytes))
     throw DecodeError("truncated JPEG (no end-of-image marker after the scan data)");
+  // OpenCV picks its decoder by its own signature checks, stricter than the probe's for PNM, BMP
+  // and WebP; when its decoder for the probed format declines, it tries the rest, and GDCM (DICOM,
+  // signature "DICM" at offset 128, anywhere in an otherwise arbitrary file) aborts the process
+  // on a failed assert for damaged data (found by fuzz/fuzz_decode). JPEG, PNG and TIFF are
+  // matched before GDCM by the same magic the probe checks.
+  if (bytes.size() >= 132 && std::memcmp(&bytes[128], "DICM", 4) == 0 && probe.format != ImageFormat::jpeg &&
+      probe.format != ImageFormat::png && probe.format != ImageFormat::tiff)
+    throw DecodeError(std::string("damaged ") + format_name(probe.format) + " data (a DICOM marker at byte 128)");
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data()));
   int flags = cv::IMREAD_UNCHANGED;
   if (probe.format == ImageFormat::jpeg) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <opencv2/imgproc.hpp>
 
 #include "nodes/image/decode.hpp"
@@ -87,6 +89,22 @@ TEST(Decode, RefusalOfAnAbsurdHeaderNamesItsTrueSize) {
   } catch (const DecodeError& e) {
     EXPECT_NE(std::string(e.what()).find("over the limit of 3000000000000 MP"), std::string::npos) << e.what();
   }
+}
+
+// Found by fuzz/fuzz_decode: bytes that start like WebP (which OpenCV's WebP decoder then
+// declines) with "DICM" at offset 128 went to OpenCV's DICOM decoder, whose libgdcm aborted the
+// whole process on a failed assert. Refused before OpenCV sees them; real images still decode.
+TEST(Decode, ADicomMarkerInsideAnotherFormatIsRefusedNotAborted) {
+  std::vector<uint8_t> b(140, 0x0A);
+  std::memcpy(b.data(), "RIFF\x2e\0\0\0WEBPVL8\0", 16);
+  std::memcpy(&b[128], "DICM", 4);
+  EXPECT_THROW(decode_image(b), DecodeError);
+  auto bmp = test::encode(test::test_picture(40, 40, 3, 5), ".bmp");
+  ASSERT_GE(bmp.size(), 132u);
+  std::memcpy(&bmp[128], "DICM", 4);  // inside the pixels: refused rather than risked
+  EXPECT_THROW(decode_image(bmp), DecodeError);
+  auto png = test::encode(test::test_picture(40, 40, 3, 5), ".png");
+  EXPECT_EQ(decode_image(png).image.cols, 40);
 }
 
 TEST(Decode, SixteenBitAndRgbaPngAreConvertedNotRefused) {
