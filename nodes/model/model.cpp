@@ -529,6 +529,9 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.open_set_ratio = f->open_set_ratio();
   // Cross-checks the Verifier cannot make.
   const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
+  // Before vector_dims(), which squares it (fuzz_model: 1073741832² overflowed int).
+  if (m.prep.image_size <= 0 || m.prep.image_size > 4096)
+    throw ModelError(where + ": damaged model (image size " + std::to_string(m.prep.image_size) + ")");
   const int d = m.prep.vector_dims();
   bool ok = d > 0 && d <= 65536 * 4 && m.prep.image_size > 0 && m.prep.image_size <= 4096 && m.pca.mean.size() == d && m.pca.components.cols() == d && m.pca.components.rows() == k &&
             m.pca.explained_variance.size() == k && static_cast<Eigen::Index>(m.train_labels.size()) == n &&

@@ -107,6 +107,25 @@ TEST(Decode, ADicomMarkerInsideAnotherFormatIsRefusedNotAborted) {
   EXPECT_EQ(decode_image(png).image.cols, 40);
 }
 
+// fuzz_decode: 62 bytes that start like WebP with a chunk the probe does not know (so no size
+// from the header) decoded to more pixels than the limit allowed. The decoded size is held to it.
+TEST(Decode, TheDecodedSizeIsHeldToTheLimitToo) {
+  const std::vector<uint8_t> b = {0x52, 0x49, 0x46, 0x46, 0x2e, 0x00, 0x00, 0x00, 0x57, 0x45, 0x42, 0x50, 0x2f,
+                                  0x00, 0xd0, 0x03, 0x0f, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88,
+                                  0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x4a, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x50, 0x35, 0x20, 0xff, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xf7, 0xff, 0xff, 0x88, 0x88, 0x88, 0x98};
+  ASSERT_EQ(probe_image(b).width, 0u);  // the header says nothing
+  DecodeOptions o;
+  o.max_megapixels = 16;
+  try {
+    const DecodedImage d = decode_image(b, o);
+    EXPECT_LE(static_cast<double>(d.image.cols) * d.image.rows, 16e6) << d.image.cols << "x" << d.image.rows;
+  } catch (const DecodeError& e) {
+    EXPECT_NE(std::string(e.what()).find("over the limit"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Decode, SixteenBitAndRgbaPngAreConvertedNotRefused) {
   cv::Mat g16(20, 20, CV_16UC1);
   for (int i = 0; i < 400; ++i) g16.at<uint16_t>(i / 20, i % 20) = static_cast<uint16_t>(i * 160);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "model_generated.h"
 #include "nodes/model/model.hpp"
 #include "nodes/store/frame.hpp"
 #include "test_util.hpp"
@@ -122,5 +123,33 @@ TEST(ModelValues, UnknownClassifySpaceIsAModelErrorWithThePath) {
   } catch (const ModelError& e) {
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("uma"), std::string::npos) << e.what();
+  }
+}
+
+// fuzz_model: a pixel model declaring image size 1073741832 overflowed int while its vector
+// length (the size squared) was computed, before the range check (UBSan in the sanitize build).
+TEST(ModelValues, AnAbsurdImageSizeIsRefusedBeforeItIsSquared) {
+  test::TempDir dir;
+  const auto path = dir / "m.model";
+  save_model(path, load_model(fixture("v1.model")));
+  const auto bytes = test::read_all(path);
+  const auto frame = read_frame(kModelMagic, bytes.data(), bytes.size());
+  ASSERT_TRUE(frame);
+  std::vector<uint8_t> payload(frame->payload, frame->payload + frame->size);
+  const fb::Model* f = fb::GetModel(payload.data());
+  // The generated table inherits flatbuffers::Table privately; its field address is what we need.
+  const auto* table = reinterpret_cast<const flatbuffers::Table*>(f->preprocessing());
+  const uint8_t* at = table->GetAddressOf(fb::Preprocessing::VT_IMAGE_SIZE);
+  ASSERT_NE(at, nullptr);
+  const uint32_t huge = 1073741832u;
+  std::memcpy(payload.data() + (at - payload.data()), &huge, sizeof huge);
+  std::vector<uint8_t> file;
+  append_frame(kModelMagic, payload.data(), payload.size(), file);
+  test::write_bytes(path, file);
+  try {
+    load_model(path);
+    FAIL() << "accepted image size " << huge;
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("image size 1073741832"), std::string::npos) << e.what();
   }
 }
