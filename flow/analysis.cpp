@@ -5,9 +5,11 @@
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <mutex>
 #include <opencv2/core.hpp>
 #include <optional>
@@ -70,14 +72,62 @@ class Stages {
     trust_k_ = std::max(1, std::min(opt.trust_k, (n - 1) / 2 - 1));
   }
 
-  // Times a stage and records it under `name`.
+  // Times a stage and records it under `name`. A stage that throws is recorded as failed
+  // (report.json "stages") and the others go on; false then.
   template <class Fn>
-  void timed(const std::string& name, Fn&& fn) {
+  bool timed(const std::string& name, Fn&& fn) {
     const auto t0 = Clock::now();
-    fn();
+    bool ok = true;
+    try {
+      if (name == opt_.fail_stage) throw std::runtime_error("injected failure (--fail-stage " + name + ")");
+      fn();
+    } catch (const std::exception& e) {
+      fail(name, e.what());
+      ok = false;
+    }
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     std::lock_guard lock(mutex_);
     seconds_[name] = round4(s);
+    return ok;
+  }
+
+  void fail(const std::string& name, const std::string& what) {
+    std::lock_guard lock(mutex_);
+    stages_[name] = Json{{"error", what}};
+  }
+  void skip(const std::string& name, const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    stages_[name] = Json{{"skipped", reason}};
+  }
+  // name -> {"error": ...} | {"skipped": ...}, for the stages that did not run to the end.
+  Json stages() const {
+    Json j = Json::object();
+    for (const auto& [k, v] : stages_) j[k] = v;
+    return j;
+  }
+  bool failed() const {
+    for (const auto& [k, v] : stages_)
+      if (v.contains("error")) return true;
+    return false;
+  }
+  bool prepared() const { return st_.space.rows() > 0; }
+
+  // Folds for a stratified k-fold over labels y: at most the smallest person's face count, so
+  // every training fold holds every person; 0 (with `why`) when that is below 2.
+  int usable_folds(const Labels& y, std::string& why) const {
+    std::map<int, int> per;
+    for (int l : y) ++per[l];
+    int smallest = INT32_MAX, who = -1;
+    for (const auto& [l, c] : per)
+      if (c < smallest) smallest = c, who = l;
+    if (smallest >= 2) return std::min(opt_.folds, smallest);
+    why = "k-fold SVM needs at least 2 faces of every person; '" + st_.names[static_cast<size_t>(who)] + "' has 1";
+    return 0;
+  }
+  std::string unlabelled_reason() const {
+    std::set<int> people(st_.labels.begin(), st_.labels.end());
+    people.erase(-1);
+    return "needs faces of at least 2 people (folders); the set has " + std::to_string(people.size());
   }
 
   void chart(const std::string& file, const cv::Mat& img) {
@@ -143,7 +193,7 @@ class Stages {
   const RowMatrixF& dbscan_x() const { return st_.raw.rows() > opt_.raw_max ? dbscan_x_ : st_.raw; }
 
   void dbscan_stage() {
-    timed("dbscan_space", [&] { dbscan_input(); });
+    if (!timed("dbscan_space", [&] { dbscan_input(); })) return;
     timed("dbscan", [&] {
       DbscanOptions d = opt_.dbscan;
       d.threads = opt_.threads;
@@ -157,6 +207,11 @@ class Stages {
       st_.dbscan["prototype"] = j;
     });
     if (!opt_.run_sweep) return;
+    if (dbscan_x().rows() < opt_.dbscan.min_pts) {
+      skip("dbscan_sweep", "the eps sweep needs at least minPts (" + std::to_string(opt_.dbscan.min_pts) +
+                               ") faces; the set has " + std::to_string(dbscan_x().rows()));
+      return;
+    }
     timed("dbscan_sweep", [&] {
       const int k = opt_.dbscan.min_pts;
       const RowMatrixF& x = dbscan_x();
@@ -194,8 +249,7 @@ class Stages {
       for (int mp : mins) {
         Series ari{"ARI (minPts " + std::to_string(mp) + ")", {}},
             cnt{"clusters (minPts " + std::to_string(mp) + ")", {}};
-        for (int s = 1; s <= opt_.sweep_steps; ++s) {
-          const float eps = top * static_cast<float>(s) / static_cast<float>(opt_.sweep_steps);
+        for (const float eps : eps_sweep(top, opt_.sweep_steps)) {
           const Labels c = rn.dbscan(eps, mp);
           Json r = partition_scores(st_.labels, c);
           r["eps"] = eps;
@@ -242,7 +296,7 @@ class Stages {
   }
 
   void umap_stage() {
-    timed("umap", [&] {
+    const bool ok = timed("umap", [&] {
       UmapOptions u = opt_.umap;
       u.seed = opt_.seed;
       u.threads = opt_.threads;
@@ -250,6 +304,7 @@ class Stages {
       u.n_neighbors = static_cast<int>(std::min<Eigen::Index>(u.n_neighbors, st_.space.rows() - 1));
       st_.umap = umap_fit(st_.space, u).embedding;
     });
+    if (!ok) return;
     timed("umap_trustworthiness", [&] {
       st_.umap_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.umap, trust_k_, opt_.threads));
       st_.umap_j["trust_k"] = trust_k_;
@@ -274,14 +329,18 @@ class Stages {
   }
 
   void umap_svm() {
-    if (!st_.labelled || !opt_.run_svm) return;
+    if (!opt_.run_svm) return;
+    if (!st_.labelled) return skip("svm_kfold_umap", unlabelled_reason());
     const std::vector<int>& idx = st_.labelled_idx;
     const RowMatrixF xy = take_rows(st_.umap, idx);
     const Labels y = take(st_.labels, idx);
-    timed("svm_kfold_umap", [&] {
-      st_.classify_j["svm_kfold_umap2"] =
-          round4(kfold_svm_accuracy(xy, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
-    });
+    std::string why;
+    if (const int folds = usable_folds(y, why); folds == 0)
+      skip("svm_kfold_umap", why);
+    else
+      timed("svm_kfold_umap", [&] {
+        st_.classify_j["svm_kfold_umap2"] = round4(kfold_svm_accuracy(xy, y, folds, opt_.seed, opt_.svm, opt_.threads));
+      });
     if (!opt_.run_charts) return;
     timed("chart_svm_regions", [&] {
       SvmClassifier svm;
@@ -317,7 +376,7 @@ class Stages {
   }
 
   void tsne_stage() {
-    timed("tsne", [&] {
+    const bool ok = timed("tsne", [&] {
       TsneOptions t = opt_.tsne;
       t.seed = opt_.seed;
       t.threads = opt_.threads;
@@ -325,6 +384,7 @@ class Stages {
       st_.tsne = tsne(st_.space, t);
       st_.tsne_j["perplexity"] = t.perplexity;
     });
+    if (!ok) return;
     timed("tsne_trustworthiness", [&] {
       st_.tsne_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.tsne, trust_k_, opt_.threads));
       st_.tsne_j["trust_k"] = trust_k_;
@@ -338,7 +398,7 @@ class Stages {
   }
 
   void raw_classify() {
-    if (!st_.labelled) return;
+    if (!st_.labelled) return skip("classification", unlabelled_reason());
     const std::vector<int>& idx = st_.labelled_idx;
     const RowMatrixF x = take_rows(st_.space, idx);
     const Labels y = take(st_.labels, idx);
@@ -347,16 +407,20 @@ class Stages {
     const RowMatrixF svm_raw = st_.raw.rows() > opt_.raw_max ? x : take_rows(st_.raw, idx);
     timed("loo_1nn",
           [&] { st_.classify_j["loo_1nn_" + st_.space_name] = round4(loo_1nn_accuracy(x, y, opt_.threads)); });
-    if (opt_.run_svm)
+    std::string why;
+    const int folds = usable_folds(y, why);
+    if (opt_.run_svm && folds == 0) skip("svm_kfold_raw", why);
+    if (opt_.run_svm && folds > 0)
       timed("svm_kfold_raw", [&] {
         st_.classify_j["svm_kfold_" + st_.space_name] =
-            round4(kfold_svm_accuracy(x, svm_raw, y, opt_.folds, opt_.seed, opt_.svm, opt_.threads));
+            round4(kfold_svm_accuracy(x, svm_raw, y, folds, opt_.seed, opt_.svm, opt_.threads));
       });
-    st_.classify_j["folds"] = opt_.folds;
+    if (folds > 0) st_.classify_j["folds"] = folds;
   }
 
   void heldout() {
-    if (!st_.labelled || !opt_.run_heldout) return;
+    if (!opt_.run_heldout) return;
+    if (!st_.labelled) return skip("heldout", unlabelled_reason());
     timed("heldout", [&] {
       const std::vector<int>& idx = st_.labelled_idx;
       const Labels y = take(st_.labels, idx);
@@ -365,7 +429,14 @@ class Stages {
       int smallest = INT32_MAX;
       for (const auto& [l, c] : per) smallest = std::min(smallest, c);
       const int test_per = opt_.holdout_per_class > 0 ? opt_.holdout_per_class : std::max(1, smallest / 5);
-      if (smallest - test_per < 1) return;
+      if (smallest - test_per < 1)
+        return skip("heldout", "a held-out split of " + std::to_string(test_per) +
+                                   " test face(s) per person leaves no training face for a person with " +
+                                   std::to_string(smallest));
+      const int train = static_cast<int>(y.size()) - test_per * static_cast<int>(per.size());
+      if (train < 4)
+        return skip("heldout",
+                    "the held-out model needs at least 4 training faces; the split leaves " + std::to_string(train));
       const Split split = stratified_holdout(y, test_per, opt_.seed);
       ModelOptions mo = opt_.model;
       mo.seed = opt_.seed;
@@ -405,6 +476,7 @@ class Stages {
   State& st_;
   std::mutex mutex_;
   std::map<std::string, double> seconds_;
+  std::map<std::string, Json> stages_;  // failed or skipped stages
   int trust_k_ = 10;
   RowMatrixF dbscan_x_;  // DBSCAN's rows past raw_max
   std::string dbscan_space_;
@@ -451,21 +523,32 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
     auto node = [&](auto fn) { return std::make_unique<Node>(g, [fn](const flow::continue_msg&) { fn(); }); };
     auto prep = node([&] { stages.prepare(); });
     std::vector<std::unique_ptr<Node>> keep;
-    auto after = [&](Node& parent, auto fn) -> Node& {
-      keep.push_back(node(fn));
+    // Each stage runs only when what it needs exists (`ready`); whatever it throws is recorded
+    // under its name and never stops the others.
+    auto after = [&](Node& parent, const std::string& name, auto ready, auto fn) -> Node& {
+      keep.push_back(node([&stages, name, ready, fn] {
+        if (!ready()) return;
+        try {
+          fn();
+        } catch (const std::exception& e) {
+          stages.fail(name, e.what());
+        }
+      }));
       flow::make_edge(parent, *keep.back());
       return *keep.back();
     };
-    if (opt.run_dbscan) after(*prep, [&] { stages.dbscan_stage(); });
+    auto prepared = [&] { return stages.prepared(); };
+    auto placed = [&] { return st.umap.rows() > 0; };
+    if (opt.run_dbscan) after(*prep, "dbscan", prepared, [&] { stages.dbscan_stage(); });
     if (opt.run_umap) {
-      Node& u = after(*prep, [&] { stages.umap_stage(); });
-      after(u, [&] { stages.umap_charts(); });
-      after(u, [&] { stages.umap_svm(); });
-      after(u, [&] { stages.atlas(); });
+      Node& u = after(*prep, "umap", prepared, [&] { stages.umap_stage(); });
+      after(u, "chart_umap", placed, [&] { stages.umap_charts(); });
+      after(u, "svm_kfold_umap", placed, [&] { stages.umap_svm(); });
+      after(u, "chart_atlas", placed, [&] { stages.atlas(); });
     }
-    if (opt.run_tsne) after(*prep, [&] { stages.tsne_stage(); });
-    after(*prep, [&] { stages.raw_classify(); });
-    after(*prep, [&] { stages.heldout(); });
+    if (opt.run_tsne) after(*prep, "tsne", prepared, [&] { stages.tsne_stage(); });
+    after(*prep, "classification", prepared, [&] { stages.raw_classify(); });
+    after(*prep, "heldout", prepared, [&] { stages.heldout(); });
     prep->try_put(flow::continue_msg());
     g.wait_for_all();
   });
@@ -495,17 +578,20 @@ AnalysisResult run_analysis(const EmbeddingStore& store, const AnalysisOptions& 
   if (!st.classify_j.is_null()) r["classification"] = st.classify_j;
   if (!st.heldout_j.is_null()) r["heldout"] = st.heldout_j;
   r["charts"] = st.charts;
+  r["stages"] = stages.stages();
+  res.partial = stages.failed();
+  r["partial"] = res.partial;
   r["seconds"] = stages.seconds();
   r["analysis_seconds"] = round4(std::chrono::duration<double>(Clock::now() - t0).count());
   r["peak_rss_mb"] = std::round(peak_rss_mb());
 
   std::ostringstream s;
-  if (r.contains("dbscan")) {
+  if (r.contains("dbscan") && r["dbscan"].contains("prototype")) {
     const Json& p = r["dbscan"]["prototype"];
     s << "DBSCAN clusters: " << p["clusters"].get<int>() << " (eps " << fmt(opt.dbscan.eps, 2) << ", minPts "
       << opt.dbscan.min_pts << (opt.dbscan.normalize ? ", L2-normalised" : "") << "; ARI "
       << fmt(p["ari"].get<double>()) << ", noise " << fmt(100 * p["noise_fraction"].get<double>(), 1) << "%)\n";
-    if (r["dbscan"].contains("suggested")) {
+    if (r["dbscan"].contains("suggested") && r["dbscan"].contains("best")) {
       const Json& q = r["dbscan"]["suggested"];
       const Json& b = r["dbscan"]["best"];
       s << "  at the suggested eps " << fmt(q["eps"].get<double>()) << ": " << q["clusters"].get<int>()

@@ -12,7 +12,9 @@
 // PCA reduction; DBSCAN then runs on the L2-normalised PCA reconstructions, its eps sweep keeps
 // at most `sweep_max_pairs` neighbour pairs, and no stage is quadratic in memory (20,000 faces:
 // bench/scale_analyze.py). Writes the charts; report.json and dbscan_labels.csv are the caller's.
-// This file wires; it computes nothing.
+// This file wires; it computes nothing. A stage that throws is recorded in the report and the
+// others still run (AnalysisResult::partial); stages that make no sense for a small set (fewer
+// faces than folds or minPts, one person) are skipped with the reason.
 #pragma once
 
 #include <filesystem>
@@ -44,6 +46,7 @@ struct AnalysisOptions {
   int atlas_max = 3000;      // faces drawn in the atlas (evenly sampled)
   uint64_t seed = 42;
   int threads = 0;
+  std::string fail_stage;  // tests: the timed stage of this name throws (fault injection), e.g. "umap"
   bool run_dbscan = true, run_sweep = true, run_umap = true, run_tsne = true, run_svm = true, run_heldout = true,
        run_charts = true, run_atlas = true;
 };
@@ -52,6 +55,9 @@ struct AnalysisResult {
   nlohmann::ordered_json report;  // everything, as written to report.json
   std::string summary;            // a few lines for stdout; starts with the DBSCAN cluster count
   std::string dbscan_labels_csv;  // index,path,folder,prototype,suggested,best ("" without DBSCAN)
+  // A stage threw: report["stages"][name] = {"error": message}; every other stage and chart still
+  // ran. Stages skipped for the data (too few faces or people) are {"skipped": reason}.
+  bool partial = false;
 };
 
 // Runs the analysis of `store` and writes charts into out_dir (created). report.json and

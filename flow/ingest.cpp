@@ -105,6 +105,7 @@ IngestSummary ingest_with(const std::filesystem::path& root, const IngestOptions
   sum.frames = scan.entries.size();
   sum.labels = scan.labels;
   sum.skipped = scan.problems;
+  sum.unsupported = scan.unsupported;
   size_t done = 0;
   run_ingest(scan.entries, opt, tools, [&](FrameResult&& r) {
     ++done;

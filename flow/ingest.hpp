@@ -36,6 +36,8 @@ struct IngestSummary {
   size_t faces = 0;              // records written
   size_t no_face_frames = 0;     // decoded fine but no face found (detect/align modes)
   std::vector<Problem> skipped;  // scan problems and failed frames, with reasons
+  // Files ignored for their extension (.gif, ...).
+  std::vector<std::filesystem::path> unsupported;
   std::vector<std::string> labels;
   double seconds = 0;
 };

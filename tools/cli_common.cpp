@@ -1,6 +1,7 @@
 #include "tools/cli_common.hpp"
 
 #include "nodes/core/atomic_file.hpp"
+#include "tools/stderr_filter.hpp"
 
 #include <unistd.h>
 
@@ -11,6 +12,49 @@
 
 namespace lumaflow::cli {
 
+CLI::Validator thread_count() {
+  return CLI::Validator(
+      [](std::string& in) -> std::string {
+        int v = -1;
+        if (!CLI::detail::lexical_cast(in, v) || v < 0 || v > 1024)
+          return "must be a whole number from 0 (all cores) to 1024, got '" + in + "'";
+        return {};
+      },
+      "0..1024");
+}
+
+CLI::Validator between(double lo, double hi, bool integer) {
+  char desc[64];
+  std::snprintf(desc, sizeof desc, "%g..%g", lo, hi);
+  return CLI::Validator(
+      [lo, hi, integer](std::string& in) -> std::string {
+        double v = 0;
+        long long whole = 0;
+        const bool ok = integer ? CLI::detail::lexical_cast(in, whole) : CLI::detail::lexical_cast(in, v);
+        if (integer) v = static_cast<double>(whole);
+        if (!ok || !(v >= lo && v <= hi)) {
+          char buf[96];
+          std::snprintf(buf, sizeof buf, "must be %s from %g to %g, got '", integer ? "a whole number" : "a number", lo,
+                        hi);
+          return buf + in + "'";
+        }
+        return {};
+      },
+      desc);
+}
+
+CLI::Validator not_a_folder() {
+  return CLI::Validator(
+      [](std::string& in) -> std::string {
+        std::error_code ec;
+        if (std::filesystem::is_directory(in, ec))
+          return in + " is a folder; give a file path (e.g. " + (std::filesystem::path(in) / "faces.store").string() +
+                 ")";
+        return {};
+      },
+      "FILE");
+}
+
 void EmbedFlags::add_models_option(CLI::App& app, std::string& models) {
   app.add_option("--models", models,
                  "Folder with the learned embedding's weights (default: $LUMAFLOW_MODELS, else the set-up's " +
@@ -18,11 +62,12 @@ void EmbedFlags::add_models_option(CLI::App& app, std::string& models) {
 }
 
 void EmbedFlags::add_to(CLI::App& app, bool with_size) {
-  app.add_option("--embedding", embedding,
-                 "What a face becomes: pixels (its own N×N luminance, the default) or resnet (dlib's learned 128-d "
-                 "descriptor of its aligned colour chip)")
-      ->check(CLI::IsMember({"pixels", "resnet"}))
-      ->capture_default_str();
+  embedding_opt_ =
+      app.add_option("--embedding", embedding,
+                     "What a face becomes: pixels (its own N×N luminance, the default) or resnet (dlib's learned 128-d "
+                     "descriptor of its aligned colour chip)")
+          ->check(CLI::IsMember({"pixels", "resnet"}))
+          ->capture_default_str();
   add_models_option(app, models);
   app.add_option("--chip-colour", chip_colour,
                  "resnet: colour of the face chips: rgb, grey, or auto (rgb; fit switches to grey when every "
@@ -30,25 +75,47 @@ void EmbedFlags::add_to(CLI::App& app, bool with_size) {
       ->check(CLI::IsMember({"auto", "rgb", "grey"}))
       ->capture_default_str();
   if (with_size)
-    app.add_option("--size", size, "Output side N of the N×N luminance crop")
-        ->check(CLI::Range(8, 1024))
-        ->capture_default_str();
-  app.add_option("--aspect", aspect, "Aspect policy: stretch (like the prototype) or crop (centre square)")
-      ->check(CLI::IsMember({"stretch", "crop"}))
-      ->capture_default_str();
-  app.add_option("--faces", faces,
-                 "Face mode: asis (whole image), detect (crop detected faces), align (landmark-aligned faces)")
-      ->check(CLI::IsMember({"asis", "detect", "align"}))
-      ->capture_default_str();
-  app.add_option("--equalize", equalize, "Photometric normalisation of each crop: none, hist or clahe")
-      ->check(CLI::IsMember({"none", "hist", "clahe"}))
-      ->capture_default_str();
-  app.add_option("--threads", threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+    size_opt_ = app.add_option("--size", size, "Output side N of the N×N luminance crop")
+                    ->check(CLI::Range(8, 1024))
+                    ->capture_default_str();
+  aspect_opt_ =
+      app.add_option("--aspect", aspect, "Aspect policy: stretch (like the prototype) or crop (centre square)")
+          ->check(CLI::IsMember({"stretch", "crop"}))
+          ->capture_default_str();
+  faces_opt_ =
+      app.add_option("--faces", faces,
+                     "Face mode: asis (whole image), detect (crop detected faces), align (landmark-aligned faces)")
+          ->check(CLI::IsMember({"asis", "detect", "align"}))
+          ->capture_default_str();
+  equalize_opt_ = app.add_option("--equalize", equalize, "Photometric normalisation of each crop: none, hist or clahe")
+                      ->check(CLI::IsMember({"none", "hist", "clahe"}))
+                      ->capture_default_str();
+  app.add_option("--threads", threads, "Worker threads (0 = all cores)")->check(thread_count())->capture_default_str();
   app.add_option("--max-megapixels", max_megapixels, "Refuse images whose header declares more pixels")
+      ->check(CLI::Validator(
+          [](std::string& in) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(in, v) || !(v > 0) || v > 1e6)
+              return "must be a number above 0 and at most 1000000, got '" + in + "'";
+            return {};
+          },
+          "MP > 0"))
       ->capture_default_str();
   app.add_flag("--no-reduced-jpeg", no_reduced_jpeg, "Always decode JPEG at full size");
+}
+
+void EmbedFlags::check_against(const Preprocessing& prep, const std::filesystem::path& store) const {
+  auto given = [](const CLI::Option* o) { return o && o->count() > 0; };
+  auto clash = [&](const std::string& flag, const std::string& mine, const std::string& theirs) {
+    throw std::runtime_error(store.string() + ": the store was embedded with " + flag + " " + theirs + "; " + flag +
+                             " " + mine + " contradicts it (drop the flag, or embed the images again)");
+  };
+  if (given(embedding_opt_) && embedding != prep.embedding) clash("--embedding", embedding, prep.embedding);
+  if (given(size_opt_) && !prep.learned() && size != prep.image_size)
+    clash("--size", std::to_string(size), std::to_string(prep.image_size));
+  if (given(aspect_opt_) && aspect != prep.aspect) clash("--aspect", aspect, prep.aspect);
+  if (given(faces_opt_) && faces != prep.face_mode) clash("--faces", faces, prep.face_mode);
+  if (given(equalize_opt_) && equalize != prep.equalize) clash("--equalize", equalize, prep.equalize);
 }
 
 IngestOptions EmbedFlags::options() const {
@@ -89,7 +156,7 @@ bool all_thumbnails_grey(const EmbeddingStore& store) {
 }
 
 Progress progress_bar(const std::string& what) {
-  if (!::isatty(STDERR_FILENO)) return {};
+  if (!stderr_is_terminal()) return {};
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
   auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   return [what, last, start](size_t done, size_t total) {
@@ -109,9 +176,13 @@ Progress progress_bar(const std::string& what) {
 
 void print_summary(const IngestSummary& s, std::ostream& out) {
   for (const auto& p : s.skipped) out << "skipped: " << p.path << ": " << p.reason << "\n";
+  for (size_t i = 0; i < s.unsupported.size() && i < 5; ++i)
+    out << "ignored: " << s.unsupported[i].string() << ": unsupported file type\n";
+  if (s.unsupported.size() > 5) out << "ignored: ... " << s.unsupported.size() - 5 << " more\n";
   out << "embedded " << s.faces << " face" << (s.faces == 1 ? "" : "s") << " from " << s.embedded_frames << " of "
       << s.frames << " images, " << s.labels.size() << " labels; skipped " << s.skipped.size();
   if (s.no_face_frames) out << "; " << s.no_face_frames << " images without a face";
+  if (!s.unsupported.empty()) out << "; ignored " << describe_unsupported(s.unsupported);
   char buf[96];
   std::snprintf(buf, sizeof buf, "; %.2f s, %.0f images/s\n", s.seconds, s.seconds > 0 ? s.frames / s.seconds : 0.0);
   out << buf;
@@ -141,6 +212,7 @@ EmbeddingStore load_input(const std::filesystem::path& input, const EmbedFlags& 
   }
   const auto t0 = std::chrono::steady_clock::now();
   EmbeddingStore s = load_store_verbose(input);
+  flags.check_against(s.header().prep, input);
   if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;
 }

@@ -28,7 +28,20 @@ struct EmbedFlags {
   // Only --models (commands whose embedding comes from a model: classify, watch).
   static void add_models_option(CLI::App& app, std::string& models);
   IngestOptions options() const;
+  // A store input fixes the preprocessing: a flag given explicitly that says otherwise is an
+  // error (std::runtime_error naming the store, the flag and the store's value).
+  void check_against(const Preprocessing& prep, const std::filesystem::path& store) const;
+
+ private:
+  CLI::Option* embedding_opt_ = nullptr;
+  CLI::Option *size_opt_ = nullptr, *aspect_opt_ = nullptr, *faces_opt_ = nullptr, *equalize_opt_ = nullptr;
 };
+
+// Validators whose failures read as one short line.
+CLI::Validator thread_count();  // 0 (all cores) .. 1024
+CLI::Validator not_a_folder();  // an output file path that is not an existing folder
+// A number in [lo, hi] ("must be from 0 to 100, got '500'"); whole numbers only when `integer`.
+CLI::Validator between(double lo, double hi, bool integer = true);
 
 // Loads face tools when the options need them (nullptr for pixels of whole images).
 std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt);

@@ -19,6 +19,9 @@ struct AnalyzeArgs {
   int chart_size = 0;
 };
 
+// Some stage failed; report.json and every other chart were written (README: exit codes).
+constexpr int kExitPartial = 5;
+
 int run_analyze(AnalyzeArgs a) {
   const auto t0 = std::chrono::steady_clock::now();
   double embed_seconds = 0;
@@ -44,7 +47,13 @@ int run_analyze(AnalyzeArgs a) {
   if (!r.dbscan_labels_csv.empty()) std::cout << ", dbscan_labels.csv";
   for (const auto& c : r.report["charts"]) std::cout << ", " << c.get<std::string>();
   std::cout << ")\n";
-  return 0;
+  for (const auto& [name, v] : r.report["stages"].items()) {
+    if (v.contains("error"))
+      std::cerr << "lumaflow: analyze: stage " << name << " failed: " << v["error"].get<std::string>() << "\n";
+    else
+      std::cout << "skipped " << name << ": " << v["skipped"].get<std::string>() << "\n";
+  }
+  return r.partial ? kExitPartial : 0;
 }
 
 }  // namespace
@@ -54,22 +63,40 @@ void register_analyze_command(CLI::App& app, Registry& reg) {
   auto* c = app.add_subcommand("analyze",
                                "DBSCAN, UMAP, t-SNE, SVM, quality metrics and charts of a face folder or store "
                                "(the prototype's flags -id -is -os -ou are accepted)");
+  c->footer(
+      "Exit codes: 0 every stage ran (stages skipped for a small set are listed with the reason); 1 error; "
+      "2 bad command line; 5 partial: a stage failed - named on stderr and in report.json \"stages\" - and every "
+      "other stage and chart was still written.");
   c->add_option("INPUT,--input-dir", a->input, "Face folder (DIR/<person>/<image>) or store file")->required();
   c->add_option("-o,--output", a->output, "Output folder for charts and report.json")->capture_default_str();
   a->flags.add_to(*c);
-  c->add_option("--eps", a->opt.dbscan.eps, "DBSCAN eps (on L2-normalised vectors)")->capture_default_str();
-  c->add_option("--min-pts", a->opt.dbscan.min_pts, "DBSCAN minPts (counts the point itself)")->capture_default_str();
+  c->add_option("--eps", a->opt.dbscan.eps, "DBSCAN eps (on L2-normalised vectors)")
+      ->check(between(1e-6, 1e6, false))
+      ->capture_default_str();
+  c->add_option("--min-pts", a->opt.dbscan.min_pts, "DBSCAN minPts (counts the point itself)")
+      ->check(between(1, 100000))
+      ->capture_default_str();
   c->add_flag("--no-normalize", a->no_normalize, "DBSCAN on raw vectors instead of L2-normalised ones");
-  c->add_option("--perplexity", a->opt.tsne.perplexity, "t-SNE perplexity")->capture_default_str();
-  c->add_option("--neighbors", a->opt.umap.n_neighbors, "UMAP neighbours")->capture_default_str();
-  c->add_option("--min-dist", a->opt.umap.min_dist, "UMAP min_dist")->capture_default_str();
+  c->add_option("--perplexity", a->opt.tsne.perplexity, "t-SNE perplexity")
+      ->check(between(1, 1000, false))
+      ->capture_default_str();
+  c->add_option("--neighbors", a->opt.umap.n_neighbors, "UMAP neighbours")
+      ->check(between(2, 1000))
+      ->capture_default_str();
+  c->add_option("--min-dist", a->opt.umap.min_dist, "UMAP min_dist")
+      ->check(between(0, 1, false))
+      ->capture_default_str();
   c->add_option("--seed", a->opt.seed, "Seed of every random choice")->capture_default_str();
   c->add_option("--folds", a->opt.folds, "Stratified k-fold count for SVM accuracy")
       ->check(CLI::Range(2, 100))
       ->capture_default_str();
-  c->add_option("--holdout", a->opt.holdout_per_class, "Held-out faces per person (0 = 20 % of the smallest class)");
-  c->add_option("--pca", a->opt.model.pca_components, "PCA components of the held-out model")->capture_default_str();
+  c->add_option("--holdout", a->opt.holdout_per_class, "Held-out faces per person (0 = 20 % of the smallest class)")
+      ->check(between(0, 100000));
+  c->add_option("--pca", a->opt.model.pca_components, "PCA components of the held-out model")
+      ->check(between(2, 4096))
+      ->capture_default_str();
   c->add_option("--raw-max", a->opt.raw_max, "Above this many faces analyse a PCA reduction instead of raw vectors")
+      ->check(between(4, 1e9))
       ->capture_default_str();
   c->add_option("--reduce-to", a->opt.pca_components, "Components of that PCA reduction")
       ->check(CLI::Range(2, 100000))
@@ -78,6 +105,7 @@ void register_analyze_command(CLI::App& app, Registry& reg) {
                 "Neighbour pairs the eps sweep may keep (16 bytes each); past it the sweep's top eps is lowered")
       ->check(CLI::Range(int64_t{1000}, int64_t{1} << 40))
       ->capture_default_str();
+  c->add_option("--fail-stage", a->opt.fail_stage, "Testing: make this stage fail (exit code 5 path)")->group("");
   c->add_flag("--no-dbscan", a->no_dbscan, "Skip DBSCAN");
   c->add_flag("--no-sweep", a->no_sweep, "Skip the eps sweep");
   c->add_flag("--no-umap", a->no_umap, "Skip UMAP (and its charts)");

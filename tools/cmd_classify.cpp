@@ -2,8 +2,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <set>
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 
 #include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
@@ -176,7 +176,7 @@ void register_classify_command(CLI::App& app, Registry& reg) {
   cl->add_option("--faces", c->faces, "Must match the model's face mode (asis, detect, align); default: the model's")
       ->check(CLI::IsMember({"asis", "detect", "align"}));
   cl->add_option("--annotate", c->annotate, "Write each frame as PNG with boxes and names into this folder");
-  cl->add_option("--threads", c->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cl->add_option("--threads", c->threads, "Worker threads (0 = all cores)")->check(thread_count());
   EmbedFlags::add_models_option(*cl, c->models);
   reg.emplace_back(cl, [c] { return run_classify(*c); });
 }

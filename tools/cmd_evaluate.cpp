@@ -440,7 +440,7 @@ void register_evaluate_command(CLI::App& app, Registry& reg) {
       ->check(CLI::Range(8, 1024))
       ->capture_default_str();
   c->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(thread_count())
       ->capture_default_str();
   c->add_option("--seed", a->seed, "Seed of every random choice")->capture_default_str();
   c->add_option("--embedding", a->embedding, "Only the variants of one embedding: pixels or resnet (default both)")

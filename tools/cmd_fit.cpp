@@ -129,14 +129,16 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
   split->add_option("INPUT", sp->input, "Face folder (DIR/<person>/<image>)")->required();
   split->add_option("--train", sp->train, "Folder for the training part")->required();
   split->add_option("--test", sp->test, "Folder for the test part")->required();
-  split->add_option("--test-per", sp->test_per, "Test faces per person")->capture_default_str();
+  split->add_option("--test-per", sp->test_per, "Test faces per person")
+      ->check(between(1, 100000))
+      ->capture_default_str();
   split->add_option("--seed", sp->seed, "Seed (as analyze --seed)")->capture_default_str();
   reg.emplace_back(split, [sp] { return run_split(*sp); });
 
   auto f = std::make_shared<FitArgs>();
   auto* fit = app.add_subcommand("fit", "Fit a model (PCA + UMAP + SVM + open-set threshold) on labelled faces");
   fit->add_option("INPUT", f->input, "Face folder (DIR/<person>/<image>) or store file")->required();
-  fit->add_option("-o,--output", f->output, "Model file to write (atomically)")->required();
+  fit->add_option("-o,--output", f->output, "Model file to write (atomically)")->required()->check(not_a_folder());
   f->flags.add_to(*fit);
   fit->add_option("--classify-space", f->space,
                   "Where the SVM classifies: pca, umap2, umapN, or auto (best on a held-out split)")
@@ -146,16 +148,26 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
       ->check(CLI::Range(2, 4096));
   fit->add_flag("--whiten", f->opt.whiten, "Whiten the PCA space (eigenfaces with unit variance)");
   fit->add_option("--umapn", f->opt.umapn_components, "UMAP components for --classify-space umapN")
+      ->check(between(2, 100))
       ->capture_default_str();
-  fit->add_option("--neighbors", f->opt.umap.n_neighbors, "UMAP neighbours")->capture_default_str();
-  fit->add_option("--min-dist", f->opt.umap.min_dist, "UMAP min_dist")->capture_default_str();
-  fit->add_option("--knn", f->opt.knn_k, "Neighbours reported per face")->capture_default_str();
+  fit->add_option("--neighbors", f->opt.umap.n_neighbors, "UMAP neighbours")
+      ->check(between(2, 1000))
+      ->capture_default_str();
+  fit->add_option("--min-dist", f->opt.umap.min_dist, "UMAP min_dist")
+      ->check(between(0, 1, false))
+      ->capture_default_str();
+  fit->add_option("--knn", f->opt.knn_k, "Neighbours reported per face")
+      ->check(between(1, 1000))
+      ->capture_default_str();
   fit->add_option("--open-set-percentile", f->opt.open_set_percentile,
                   "Percentile of within-person nearest distances that calibrates 'unknown'")
+      ->check(between(0, 100, false))
       ->capture_default_str();
   fit->add_option("--min-faces", f->opt.min_faces, "Unknown faces needed to propose a new identity")
+      ->check(between(2, 100000))
       ->capture_default_str();
-  fit->add_option("--holdout", f->holdout, "Held-out faces per person for choosing the space (0 = 20 %)");
+  fit->add_option("--holdout", f->holdout, "Held-out faces per person for choosing the space (0 = 20 %)")
+      ->check(between(0, 100000));
   fit->add_option("--seed", f->opt.seed, "Seed")->capture_default_str();
   reg.emplace_back(fit, [f] { return run_fit(*f); });
 }

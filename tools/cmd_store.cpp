@@ -163,7 +163,7 @@ void register_store_commands(CLI::App& app, Registry& reg) {
   auto* embed = app.add_subcommand("embed", "Embed a folder of face images (one sub-folder per person) into a store");
   embed->add_option("DIR", e->input, "Input folder: DIR/<person>/<image>; images directly in DIR are unlabelled")
       ->required();
-  embed->add_option("-o,--output", e->output, "Store file to write (atomically)")->required();
+  embed->add_option("-o,--output", e->output, "Store file to write (atomically)")->required()->check(not_a_folder());
   e->flags.add_to(*embed);
   reg.emplace_back(embed, [e] { return run_embed(*e); });
 

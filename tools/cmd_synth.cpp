@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "nodes/synth/synth.hpp"
+#include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
 namespace lumaflow::cli {
@@ -43,7 +44,9 @@ void register_synth_command(CLI::App& app, Registry& reg) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   c->add_flag("--scenes", a->opt.scenes, "Write full frames with several faces instead of face crops");
-  c->add_option("--threads", a->threads, "Worker threads (0 = all cores)")->capture_default_str();
+  c->add_option("--threads", a->threads, "Worker threads (0 = all cores)")
+      ->check(thread_count())
+      ->capture_default_str();
   reg.emplace_back(c, [a] { return run_synth(*a); });
 }
 

@@ -9,9 +9,12 @@
 #   tools/setup.sh python     install Debian's scikit-learn and umap-learn for bench/compare_python.py
 #   tools/setup.sh models     fetch the face recognition weights only (every mode above does it too)
 #   tools/setup.sh build      install and build only
+#   tools/setup.sh fuzz       install clang, build the libFuzzer harnesses (fuzz/) with ASan + UBSan in
+#                             build-fuzz/, run each on a seed corpus made at run time for FUZZ_SECONDS
+#                             (default 60); fails on any finding (kept in build-fuzz/findings/)
 #
 # Environment: BUILD_DIR (default build), JOBS (default nproc), LUMAFLOW_DATA (real data sets,
-# default ../shared/data), OUT (demo output, default out/demo).
+# default ../shared/data), OUT (demo output, default out/demo), FUZZ_SECONDS (default 60).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +28,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data libxxhash-dev
 )
 PY_PACKAGES=(python3 python3-numpy python3-pil python3-sklearn umap-learn)
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -54,7 +58,39 @@ build() {
 install_missing "${PACKAGES[@]}"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 # The learned face embedding's weights (npm package, SHA-256 checked; nothing downloads at run time).
-[ "$MODE" = python ] || "$ROOT/tools/fetch_models.sh" "${LUMAFLOW_MODELS:-$ROOT/models}"
+[ "$MODE" = python ] || [ "$MODE" = fuzz ] || "$ROOT/tools/fetch_models.sh" "${LUMAFLOW_MODELS:-$ROOT/models}"
+
+# Builds the fuzz harnesses and runs each for FUZZ_SECONDS on a fresh seed corpus.
+run_fuzzers() {
+  local dir="$ROOT/build-fuzz" secs="${FUZZ_SECONDS:-60}" failed=0
+  echo "setup: building the fuzzers in $dir" >&2
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DLUMAFLOW_FUZZ=ON -DLUMAFLOW_TESTS=OFF -DLUMAFLOW_BENCH=OFF >/dev/null
+  # Only the harnesses and what they link (not the CLI): progress lines hidden.
+  cmake --build "$dir" -j "$JOBS" --target fuzzers 2>&1 | { grep -vE '^\[ *[0-9]+%\]|^gmake|^make' || true; }
+  local work; work="$(mktemp -d)"
+  "$dir/fuzz/make_seeds" "$work/seeds" >&2
+  cp "$ROOT/tests/fixtures/v1/v1.store" "$work/seeds/store/"
+  cp "$ROOT/tests/fixtures/v1/v1.model" "$work/seeds/model/"
+  mkdir -p "$dir/findings"
+  for t in store model decode; do
+    mkdir -p "$work/corpus/$t"
+    cp "$work/seeds/$t/"* "$work/corpus/$t/"
+    local rc=0
+    "$dir/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+      -artifact_prefix="$dir/findings/$t-" "$work/corpus/$t" >"$work/$t.log" 2>&1 || rc=$?
+    local execs; execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log")"
+    if [ "$rc" -ne 0 ]; then
+      failed=1
+      grep -E 'ERROR|SUMMARY|runtime error|what\(\)|Test unit written' "$work/$t.log" | head -20 >&2 || true
+      echo "setup: fuzz_$t: FINDING after ${execs:-?} executions (exit $rc; input in $dir/findings/)" >&2
+    else
+      echo "fuzz_$t: ${execs:-?} executions in ${secs} s, 0 findings, corpus $(ls "$work/corpus/$t" | wc -l) inputs"
+    fi
+  done
+  rm -rf "$work"
+  return "$failed"
+}
 
 case "$MODE" in
   build)
@@ -78,6 +114,10 @@ case "$MODE" in
     install_missing "${PY_PACKAGES[@]}"
     ;;
   models)
+    ;;
+  fuzz)
+    install_missing "${FUZZ_PACKAGES[@]}"
+    run_fuzzers
     ;;
   demo)
     build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
@@ -123,6 +163,6 @@ case "$MODE" in
     echo "  annotated frames  $OUT/annotated/    (each arrival with its name drawn on it)"
     ;;
   *)
-    echo "usage: tools/setup.sh demo|test|sanitize|bench|python|models|build" >&2; exit 2
+    echo "usage: tools/setup.sh demo|test|sanitize|fuzz|bench|python|models|build" >&2; exit 2
     ;;
 esac

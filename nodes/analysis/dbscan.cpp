@@ -482,4 +482,13 @@ double decimal_value(float v) {
   return out;
 }
 
+std::vector<float> eps_sweep(float top, int steps) {
+  if (steps < 1) throw std::invalid_argument("eps_sweep: steps must be at least 1, got " + std::to_string(steps));
+  std::vector<float> out;
+  for (int s = 1; s < steps; ++s)
+    out.push_back(std::min(top, static_cast<float>(static_cast<double>(top) * s / steps)));
+  out.push_back(top);
+  return out;
+}
+
 }  // namespace lumaflow

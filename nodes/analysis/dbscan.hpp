@@ -101,4 +101,9 @@ float knee_of_sorted(const std::vector<float>& ascending);
 // float32 normalisation, decides it the other way); the margin makes the answer robust.
 float suggest_eps(MatrixRefF x, int k, bool normalize, int threads = 0);
 
+// The eps values of a sweep up to `top`: top·s/steps for s = 1..steps, each at most `top` and the
+// last exactly `top` (in float, top·s/steps can round above top: 3.8 million floats in [0.05, 2)
+// do so for some s of 40), so every value is valid for RadiusNeighborhoods(max_eps = top).
+std::vector<float> eps_sweep(float top, int steps);
+
 }  // namespace lumaflow

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
 
@@ -106,6 +107,12 @@ bool jpeg_has_end(std::span<const uint8_t> b) {
   return false;
 }
 
+std::string megapixels(double mp) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, mp < 10 ? "%.1f" : "%.0f", mp);
+  return buf;
+}
+
 }  // namespace
 
 const char* format_name(ImageFormat f) {
@@ -173,16 +180,28 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
   out.format = probe.format;
   if (probe.width && probe.height) {
     const double mp = static_cast<double>(probe.width) * probe.height / 1e6;
-    if (mp > opt.max_megapixels)
+    if (mp > opt.max_megapixels)  // up to 2^32 × 2^32 pixels: the figures are printed as doubles
       throw DecodeError("image declares " + std::to_string(probe.width) + "x" + std::to_string(probe.height) +
-                        " pixels (" + std::to_string(static_cast<int>(mp)) + " MP), over the limit of " +
-                        std::to_string(static_cast<int>(opt.max_megapixels)) + " MP");
-    if (static_cast<int>(std::min(probe.width, probe.height)) < opt.min_side)
+                        " pixels (" + megapixels(mp) + " MP), over the limit of " + megapixels(opt.max_megapixels) +
+                        " MP");
+    if (std::min<int64_t>(probe.width, probe.height) < opt.min_side)
       throw DecodeError("image too small (" + std::to_string(probe.width) + "x" + std::to_string(probe.height) +
                         ", minimum side " + std::to_string(opt.min_side) + " px)");
   }
   if (probe.format == ImageFormat::jpeg && !jpeg_has_end(bytes))
     throw DecodeError("truncated JPEG (no end-of-image marker after the scan data)");
+  // OpenCV picks its decoder by its own signature checks, stricter than the probe's for PNM, BMP
+  // and WebP; when its decoder for the probed format declines, it tries the rest, and GDCM (DICOM,
+  // signature "DICM" at offset 128, anywhere in an otherwise arbitrary file) aborts the process
+  // on a failed assert for damaged data (found by fuzz/fuzz_decode). JPEG, PNG and TIFF are
+  // matched before GDCM by the same magic the probe checks.
+  // GDAL's decoder likewise takes "DTED" at offset 140 (through a temporary file in /tmp).
+  if (probe.format != ImageFormat::jpeg && probe.format != ImageFormat::png && probe.format != ImageFormat::tiff) {
+    if (bytes.size() >= 132 && std::memcmp(&bytes[128], "DICM", 4) == 0)
+      throw DecodeError(std::string("damaged ") + format_name(probe.format) + " data (a DICOM marker at byte 128)");
+    if (bytes.size() >= 144 && std::memcmp(&bytes[140], "DTED", 4) == 0)
+      throw DecodeError(std::string("damaged ") + format_name(probe.format) + " data (a DTED marker at byte 140)");
+  }
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data()));
   int flags = cv::IMREAD_UNCHANGED;
   if (probe.format == ImageFormat::jpeg) {
@@ -207,6 +226,13 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
     throw DecodeError(std::string("cannot decode ") + format_name(probe.format) + " data (truncated or damaged)");
   if (out.image.depth() != CV_8U && out.image.depth() != CV_16U)
     throw DecodeError("unsupported pixel depth (only 8- and 16-bit integer images)");
+  // The header did not say (or another decoder took the bytes): the decoded size is held to the
+  // same limit (fuzz_decode: a WebP-looking file decoded to more than the limit allowed).
+  const double decoded_mp = static_cast<double>(out.image.cols) * out.image.rows * out.reduction * out.reduction / 1e6;
+  if (decoded_mp > opt.max_megapixels)
+    throw DecodeError("image decodes to " + std::to_string(out.image.cols * out.reduction) + "x" +
+                      std::to_string(out.image.rows * out.reduction) + " pixels, over the limit of " +
+                      megapixels(opt.max_megapixels) + " MP");
   out.source_width = probe.width ? probe.width : static_cast<uint32_t>(out.image.cols * out.reduction);
   out.source_height = probe.height ? probe.height : static_cast<uint32_t>(out.image.rows * out.reduction);
   if (std::min(out.image.cols * out.reduction, out.image.rows * out.reduction) < opt.min_side)

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 namespace lumaflow {
 namespace fs = std::filesystem;
@@ -110,7 +111,12 @@ ScanResult scan_directory(const fs::path& root) {
   std::vector<std::string> folders;
 
   auto consider_file = [&](const fs::directory_entry& e, const std::string& folder) {
-    if (hidden(e.path()) || !has_image_extension(e.path())) return;
+    if (hidden(e.path())) return;
+    if (!has_image_extension(e.path())) {
+      std::error_code fec;
+      if (e.is_regular_file(fec)) res.unsupported.push_back(e.path());
+      return;
+    }
     std::string why;
     const Kind k = kind_of(e, why);
     const std::string name = e.path().filename().string();
@@ -179,8 +185,28 @@ ScanResult scan_directory(const fs::path& root) {
   }
   std::sort(res.problems.begin(), res.problems.end(),
             [](const Problem& a, const Problem& b) { return a.path < b.path; });
-  if (res.entries.empty()) throw ScanError(root.string() + ": no image files found (expected ROOT/<person>/<image>)");
+  std::sort(res.unsupported.begin(), res.unsupported.end());
+  if (res.entries.empty())
+    throw ScanError(root.string() + ": no image files found (expected ROOT/<person>/<image>" +
+                    (res.unsupported.empty() ? std::string() : "; " + describe_unsupported(res.unsupported)) + ")");
   return res;
+}
+
+std::string describe_unsupported(const std::vector<fs::path>& files) {
+  if (files.empty()) return {};
+  std::map<std::string, size_t> per;
+  for (const auto& f : files) {
+    std::string ext = f.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    ++per[ext.empty() ? "(no extension)" : ext];
+  }
+  std::string out = std::to_string(files.size()) + " file" + (files.size() == 1 ? "" : "s") + " of unsupported type: ";
+  bool first = true;
+  for (const auto& [ext, n] : per) {
+    out += (first ? "" : ", ") + ext + " " + std::to_string(n);
+    first = false;
+  }
+  return out + " (supported: jpg jpeg png pgm ppm bmp webp tif tiff)";
 }
 
 std::vector<uint8_t> read_bytes(const fs::path& path, uint64_t max_bytes) {

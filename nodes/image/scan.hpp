@@ -2,11 +2,12 @@
 //
 // Layout rule (the prototype's): ROOT/<label>/<image> — one level of sub-folders, the folder
 // name is the label; images directly in ROOT are accepted as unlabelled (label -1). Deeper
-// folders, hidden entries and non-image files are skipped. Extensions: jpg jpeg png pgm ppm
-// bmp webp tif tiff, case-insensitive. Labels and entries are sorted naturally ("s2" before
-// "s10"; folder, then file), so the same folder always yields the same sequence numbers.
-// Entries that cannot be used (a symlink loop, a dangling link, a name that is not valid
-// UTF-8, a nested folder) are returned as problems with their path; the scan goes on.
+// folders, hidden entries and non-image files are skipped (the latter listed as unsupported).
+// Extensions: jpg jpeg png pgm ppm bmp webp tif tiff, case-insensitive. Labels and entries are
+// sorted naturally ("s2" before "s10"; folder, then file), so the same folder always yields the
+// same sequence numbers. Entries that cannot be used (a symlink loop, a dangling link, a name
+// that is not valid UTF-8, a nested folder) are returned as problems with their path; the scan
+// goes on.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,9 @@ struct ScanResult {
   std::vector<ScanEntry> entries;
   std::vector<std::string> labels;
   std::vector<Problem> problems;  // skipped entries, with reasons
+  // Regular files skipped for their extension (e.g. .gif, .txt), sorted; hidden files are not
+  // counted.
+  std::vector<std::filesystem::path> unsupported;
 };
 
 struct ScanError : std::runtime_error {
@@ -41,6 +45,9 @@ struct ScanError : std::runtime_error {
 bool has_image_extension(const std::filesystem::path& p);
 bool is_valid_utf8(const std::string& s);
 bool natural_less(const std::string& a, const std::string& b);
+
+// "3 files of unsupported type: .gif 2, .txt 1 (supported: ...)"; empty for none.
+std::string describe_unsupported(const std::vector<std::filesystem::path>& files);
 
 // Throws ScanError when root does not exist, is not a folder, or holds no image.
 ScanResult scan_directory(const std::filesystem::path& root);

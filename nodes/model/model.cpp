@@ -408,6 +408,55 @@ UmapModel get_umap(const fb::Umap* u, const std::string& path) {
 
 std::string s(const flatbuffers::String* x) { return x ? x->str() : std::string(); }
 
+// What classify() trusts beyond sizes: every number finite and every parameter in the range it
+// was fitted with (a NaN mean made classify throw mid-output; a huge epoch count hangs it).
+// Empty when fine, else the failing part. Found by fuzz/fuzz_model.
+// Every stored coordinate is bounded: pixel/255 and learned vectors, unit PCA components, their
+// projections and UMAP layouts are all far inside ±1e6, and squared distances of such values
+// stay finite in float.
+template <class M>
+bool sane(const M& x) {
+  return x.size() == 0 || (x.allFinite() && x.cwiseAbs().maxCoeff() <= 1e6f);
+}
+
+std::string value_problem(const FittedModel& m) {
+  const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
+  if (!sane(m.pca.mean)) return "PCA mean holds non-finite or absurd values";
+  if (!sane(m.pca.components)) return "PCA components hold non-finite or absurd values";
+  if (!m.pca.explained_variance.allFinite() || (m.pca.explained_variance.array() < 0).any())
+    return "PCA variances are negative or non-finite";
+  if (!sane(m.reduced)) return "training vectors hold non-finite or absurd values";
+  auto umap_problem = [&](const UmapModel& u, const char* name) -> std::string {
+    const UmapOptions& o = u.options;
+    const bool ok = sane(u.data) && sane(u.embedding) && u.data.rows() == n && u.data.cols() == k &&
+                    std::isfinite(u.a) && u.a > 0 && std::isfinite(u.b) && u.b > 0 && o.n_neighbors >= 1 &&
+                    o.n_neighbors <= n && o.n_components >= 1 && o.n_epochs >= -1 && o.n_epochs <= 100000 &&
+                    o.transform_epochs >= -1 && o.transform_epochs <= 100000 && std::isfinite(o.learning_rate) &&
+                    o.learning_rate > 0 && o.negative_sample_rate >= 0 && o.negative_sample_rate <= 1000 &&
+                    std::isfinite(o.repulsion_strength) && o.repulsion_strength >= 0 &&
+                    std::isfinite(o.local_connectivity) && o.local_connectivity >= 0 && std::isfinite(o.min_dist) &&
+                    std::isfinite(o.spread) && o.spread > 0;
+    return ok ? std::string() : std::string(name) + " values or parameters out of range";
+  };
+  if (std::string p = umap_problem(m.umap2, "UMAP 2-D"); !p.empty()) return p;
+  if (m.umapn)
+    if (std::string p = umap_problem(*m.umapn, "UMAP N-D"); !p.empty()) return p;
+  for (int c : m.svm.classes())
+    if (c < 0 || static_cast<size_t>(c) >= m.labels.size()) return "SVM class outside the label table";
+  auto finite_nonneg = [](float v) { return std::isfinite(v) && v >= 0; };
+  if (!finite_nonneg(m.open_set_threshold) || !finite_nonneg(m.open_set_ratio) || !finite_nonneg(m.unknown_eps) ||
+      !finite_nonneg(m.dbscan_eps) || !(m.open_set_percentile >= 0 && m.open_set_percentile <= 100) ||
+      !(m.heldout_accuracy >= -1 && m.heldout_accuracy <= 1) || m.min_faces < 1)
+    return "open-set or clustering parameters out of range";
+  if (!m.dbscan_labels.empty() && static_cast<Eigen::Index>(m.dbscan_labels.size()) != n)
+    return "training cluster labels disagree with the training set";
+  for (int l : m.dbscan_labels)
+    if (l < -1 || l >= n) return "training cluster label out of range";
+  if (!m.train_paths.empty() && static_cast<Eigen::Index>(m.train_paths.size()) != n)
+    return "training paths disagree with the training set";
+  return {};
+}
+
 }  // namespace
 
 void save_model(const std::filesystem::path& path, const FittedModel& m) {
@@ -519,7 +568,11 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.pca.explained_variance = to_vectorf(f->pca()->explained_variance());
   m.whiten = f->pca()->whiten();
   m.reduced = get_matrix(f->reduced(), "reduced training", where);
-  m.space = parse_classify_space(s(f->classify_space()));
+  try {
+    m.space = parse_classify_space(s(f->classify_space()));
+  } catch (const std::invalid_argument& e) {
+    throw ModelError(where + ": damaged model (" + e.what() + ")");
+  }
   m.umap2 = get_umap(f->umap2(), where);
   if (f->umapn()) m.umapn = get_umap(f->umapn(), where);
   try {
@@ -538,6 +591,9 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.open_set_ratio = f->open_set_ratio();
   // Cross-checks the Verifier cannot make.
   const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
+  // Before vector_dims(), which squares it (fuzz_model: 1073741832² overflowed int).
+  if (m.prep.image_size <= 0 || m.prep.image_size > 4096)
+    throw ModelError(where + ": damaged model (image size " + std::to_string(m.prep.image_size) + ")");
   const int d = m.prep.vector_dims();
   bool ok = d > 0 && d <= 65536 * 4 && m.prep.image_size > 0 && m.prep.image_size <= 4096 && m.pca.mean.size() == d &&
             m.pca.components.cols() == d && m.pca.components.rows() == k && m.pca.explained_variance.size() == k &&
@@ -549,6 +605,7 @@ FittedModel load_model(const std::filesystem::path& path) {
                                                          : (m.umapn ? m.umapn->options.n_components : -1);
   ok = ok && m.svm.dims() == svm_dims;
   if (!ok) throw ModelError(where + ": damaged model (sections disagree in size)");
+  if (const std::string p = value_problem(m); !p.empty()) throw ModelError(where + ": damaged model (" + p + ")");
   return m;
 }
 

@@ -315,3 +315,35 @@ TEST(Dbscan, RadiusNeighborhoodsKeepToThePairBudget) {
   }
   EXPECT_THROW(rn.dbscan(rn.max_eps() * 1.01f, 5), std::invalid_argument);
 }
+
+// The sweep's top value is the (capped) max_eps itself: a float top·s/steps rounded above it
+// once made analyze die after 708 s with "eps 0.880001 exceeds max_eps 0.880001".
+TEST(Dbscan, EpsSweepStaysWithinItsTopAndEndsExactlyThere) {
+  int rounded_above = 0;
+  for (float top = 0.05f; top < 2.0f; top = std::nextafter(top + 0.0007f, 3.0f)) {
+    for (int s = 1; s <= 40; ++s) rounded_above += top * static_cast<float>(s) / 40.0f > top;
+    const std::vector<float> eps = eps_sweep(top, 40);
+    ASSERT_EQ(eps.size(), 40u);
+    EXPECT_EQ(eps.back(), top);
+    for (size_t i = 0; i < eps.size(); ++i) {
+      ASSERT_LE(eps[i], top) << "top " << top << " step " << i;
+      if (i > 0) {
+        ASSERT_LE(eps[i - 1], eps[i]);
+      }
+    }
+  }
+  EXPECT_GT(rounded_above, 0);  // the naive formula does go over: this test can fail
+  EXPECT_THROW(eps_sweep(1.f, 0), std::invalid_argument);
+}
+
+TEST(Dbscan, SweepRunsAtTheExactCapOfTheRadiusBudget) {
+  const RowMatrixF x = blobs(150, 4, 10, 0.7f, 23);
+  const RadiusNeighborhoods rn(x, 1000.f, false, 2, 20000);
+  ASSERT_TRUE(rn.capped());
+  const std::vector<float> eps = eps_sweep(rn.max_eps(), 40);
+  EXPECT_NO_THROW(rn.dbscan(eps.back(), 5));
+  EXPECT_EQ(rn.dbscan(eps.back(), 5), dbscan(x, opts(eps.back(), 5)));
+  for (float e : eps) {
+    EXPECT_NO_THROW(rn.dbscan(e, 3)) << e;
+  }
+}

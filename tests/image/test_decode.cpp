@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <opencv2/imgproc.hpp>
 
 #include "nodes/image/decode.hpp"
@@ -60,6 +62,68 @@ TEST(Decode, RefusesHugeBeforeDecodingAndTinyImages) {
   small.max_megapixels = 0.0001;  // 100 pixels
   EXPECT_THROW(decode_image(test::encode(test::test_picture(16, 16, 1, 4), ".png"), small), DecodeError);
   EXPECT_THROW(decode_image(test::encode(cv::Mat(1, 1, CV_8UC1, cv::Scalar(9)), ".png")), DecodeError);
+}
+
+// Found by fuzz/fuzz_decode: a header declaring 4,294,967,295 × 4,294,967,295 pixels made the
+// refusal message convert 1.8e13 MP to int (undefined behaviour; garbage in the message).
+TEST(Decode, RefusalOfAnAbsurdHeaderNamesItsTrueSize) {
+  auto png = test::encode(test::test_picture(16, 16, 1, 4), ".png");
+  for (size_t off : {16u, 20u})
+    for (int i = 0; i < 4; ++i) png[off + i] = 0xFF;
+  try {
+    decode_image(png);
+    FAIL() << "absurd header accepted";
+  } catch (const DecodeError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("4294967295x4294967295 pixels (18446744065120 MP)"), std::string::npos) << m;
+    EXPECT_EQ(m.find('-'), std::string::npos) << m;
+  }
+  DecodeOptions o;
+  o.max_megapixels = 3e12;  // over INT_MAX: printed as it is
+  png = test::encode(test::test_picture(16, 16, 1, 4), ".png");
+  for (size_t off : {16u, 20u})
+    for (int i = 0; i < 4; ++i) png[off + i] = i == 0 ? 0x7F : 0xFF;
+  try {
+    decode_image(png, o);
+    FAIL() << "absurd header accepted";
+  } catch (const DecodeError& e) {
+    EXPECT_NE(std::string(e.what()).find("over the limit of 3000000000000 MP"), std::string::npos) << e.what();
+  }
+}
+
+// Found by fuzz/fuzz_decode: bytes that start like WebP (which OpenCV's WebP decoder then
+// declines) with "DICM" at offset 128 went to OpenCV's DICOM decoder, whose libgdcm aborted the
+// whole process on a failed assert. Refused before OpenCV sees them; real images still decode.
+TEST(Decode, ADicomMarkerInsideAnotherFormatIsRefusedNotAborted) {
+  std::vector<uint8_t> b(140, 0x0A);
+  std::memcpy(b.data(), "RIFF\x2e\0\0\0WEBPVL8\0", 16);
+  std::memcpy(&b[128], "DICM", 4);
+  EXPECT_THROW(decode_image(b), DecodeError);
+  auto bmp = test::encode(test::test_picture(40, 40, 3, 5), ".bmp");
+  ASSERT_GE(bmp.size(), 132u);
+  std::memcpy(&bmp[128], "DICM", 4);  // inside the pixels: refused rather than risked
+  EXPECT_THROW(decode_image(bmp), DecodeError);
+  auto png = test::encode(test::test_picture(40, 40, 3, 5), ".png");
+  EXPECT_EQ(decode_image(png).image.cols, 40);
+}
+
+// fuzz_decode: 62 bytes that start like WebP with a chunk the probe does not know (so no size
+// from the header) decoded to more pixels than the limit allowed. The decoded size is held to it.
+TEST(Decode, TheDecodedSizeIsHeldToTheLimitToo) {
+  const std::vector<uint8_t> b = {0x52, 0x49, 0x46, 0x46, 0x2e, 0x00, 0x00, 0x00, 0x57, 0x45, 0x42, 0x50, 0x2f,
+                                  0x00, 0xd0, 0x03, 0x0f, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88,
+                                  0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x4a, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x50, 0x35, 0x20, 0xff, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xf7, 0xff, 0xff, 0x88, 0x88, 0x88, 0x98};
+  ASSERT_EQ(probe_image(b).width, 0u);  // the header says nothing
+  DecodeOptions o;
+  o.max_megapixels = 16;
+  try {
+    const DecodedImage d = decode_image(b, o);
+    EXPECT_LE(static_cast<double>(d.image.cols) * d.image.rows, 16e6) << d.image.cols << "x" << d.image.rows;
+  } catch (const DecodeError& e) {
+    EXPECT_NE(std::string(e.what()).find("over the limit"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Decode, SixteenBitAndRgbaPngAreConvertedNotRefused) {
