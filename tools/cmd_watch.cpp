@@ -234,7 +234,7 @@ void register_watch_commands(CLI::App& app, Registry& reg) {
   c->add_flag("--existing", w->existing, "Classify the files already in DIR first");
   EmbedFlags::add_models_option(*c, w->models);
   c->add_option("--threads", w->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(thread_count())
       ->capture_default_str();
   c->add_option("--format", w->format, "Answer lines: json or csv")
       ->check(CLI::IsMember({"json", "csv"}))
