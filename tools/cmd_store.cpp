@@ -101,6 +101,11 @@ int run_inspect(const InspectArgs& a) {
     if (counts.count(-1)) std::printf("  %-24s %zu\n", "(unlabelled)", counts[-1]);
     std::cout << "integrity  "
               << (rep.damage ? "DAMAGED: " + *rep.damage + " (intact records shown)" : std::string("ok")) << "\n";
+    for (const auto& r : rep.damaged)
+      std::cout << "  damaged  bytes " << r.offset << "–" << r.offset + r.length << " (" << r.length
+                << " bytes): " << r.reason << "\n";
+    if (rep.second_header) std::cout << "  a second header at byte " << *rep.second_header << " ends the store\n";
+    if (rep.damage) std::cout << "  (lumaflow repair " << a.store << " keeps every intact record)\n";
   }
   return rep.damage ? 3 : 0;
 }
