@@ -1,6 +1,9 @@
 #include "tools/cli_common.hpp"
 
+#include <opencv2/core/utility.hpp>
+
 #include "nodes/core/atomic_file.hpp"
+#include "nodes/core/parallel.hpp"
 #include "tools/stderr_filter.hpp"
 
 #include <unistd.h>
@@ -138,6 +141,9 @@ IngestOptions EmbedFlags::options() const {
 
 std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt) {
   if (opt.embed.faces == FaceMode::asis && opt.embed.embedding == Embedding::pixels) return nullptr;
+  // --threads is the whole run's budget: OpenCV's own workers (the DNN's convolutions) get the
+  // same number, not all cores on top of the graph's.
+  cv::setNumThreads(resolve_threads(opt.threads));
   return std::make_unique<FaceTools>(opt.embed, opt.models_dir);
 }
 
