@@ -58,32 +58,21 @@ void classify_stage(WatchWork& w, const FittedModel& model) {
   }
 }
 
-// Draws with the same node as `classify --annotate` (nodes/annotate); the file name follows it
-// too: OUT/<relative path with '/' as '_', extension dropped>.png.
+// Draws exactly as `classify --annotate` does (nodes/model/annotate: marks and file name).
 void write_annotated(const WatchWork& w, const std::filesystem::path& dir) {
+  const cv::Mat img = cv::imread(w.event.path.string(), cv::IMREAD_COLOR);
+  if (img.empty()) throw std::runtime_error(w.event.path.string() + ": cannot re-read the frame to annotate it");
   std::vector<FaceMark> marks;
   for (size_t i = 0; i < w.frame.result.faces.size(); ++i) {
     const auto& box = w.frame.result.faces[i].box;
-    if (!box) continue;
+    const cv::Rect r = box ? cv::Rect(box->x, box->y, box->width, box->height) : cv::Rect();
     const FaceAnswer& a = w.faces[i];
-    FaceMark m;
-    m.box = cv::Rect(box->x, box->y, box->width, box->height);
-    m.label = a.result.known ? a.result.label : -1;
-    m.text = a.shown;
-    if (a.result.known) {
-      char conf[16];
-      std::snprintf(conf, sizeof conf, " %.2f", a.result.confidence);
-      m.text += conf;
-    }
-    marks.push_back(std::move(m));
+    marks.push_back(
+        answer_mark(box ? &r : nullptr, img.size(), a.result.known, a.result.label, a.result.confidence, a.shown));
   }
-  if (marks.empty()) return;  // whole-image faces (asis): nothing was detected, nothing to draw
-  const cv::Mat img = cv::imread(w.event.path.string(), cv::IMREAD_COLOR);
-  if (img.empty()) throw std::runtime_error(w.event.path.string() + ": cannot re-read the frame to annotate it");
-  std::string name = w.event.rel;
-  std::replace(name.begin(), name.end(), '/', '_');
-  const std::filesystem::path out = dir / (std::filesystem::path(name).stem().string() + ".png");
-  std::filesystem::create_directories(dir);
+  if (marks.empty()) return;  // no face found: nothing to draw
+  const std::filesystem::path out = dir / annotated_file_name(w.event.rel);
+  std::filesystem::create_directories(out.parent_path());
   if (!cv::imwrite(out.string(), annotate_frame(img, marks)))
     throw std::runtime_error(out.string() + ": cannot write the annotated frame");
 }

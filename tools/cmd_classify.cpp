@@ -122,24 +122,18 @@ int run_classify(const ClassifyArgs& a) {
       }
     }
     if (!a.annotate.empty() && !fr.answers.empty()) {
-      std::vector<FaceMark> marks;
-      for (const Answer& ans : fr.answers) {
-        FaceMark m;
-        if (ans.box) m.box = cv::Rect(ans.box->x, ans.box->y, ans.box->width, ans.box->height);
-        m.label = ans.result.known ? ans.result.label : -1;
-        char conf[16];
-        std::snprintf(conf, sizeof conf, " %.2f", ans.result.confidence);
-        m.text = ans.result.known ? model.labels[static_cast<size_t>(ans.result.label)] + conf : "unknown";
-        marks.push_back(m);
-      }
       const cv::Mat img = cv::imread(fr.frame.entry.path.string(), cv::IMREAD_COLOR);
       if (!img.empty()) {
-        if (!marks.front().box.area()) marks.front().box = cv::Rect(0, 0, img.cols, img.rows);
+        std::vector<FaceMark> marks;
+        for (const Answer& ans : fr.answers) {
+          const cv::Rect r = ans.box ? cv::Rect(ans.box->x, ans.box->y, ans.box->width, ans.box->height) : cv::Rect();
+          marks.push_back(answer_mark(
+              ans.box ? &r : nullptr, img.size(), ans.result.known, ans.result.label, ans.result.confidence,
+              ans.result.known ? model.labels[static_cast<size_t>(ans.result.label)] : std::string("unknown")));
+        }
         std::filesystem::create_directories(a.annotate);
-        // One PNG per input: FOLDER_SUB_NAME.EXT.png (.png kept once), made unique when two inputs map alike.
-        std::string name = short_names[f];
-        std::replace(name.begin(), name.end(), '/', '_');
-        if (std::filesystem::path(name).extension() != ".png") name += ".png";
+        // Named as watch names them (annotated_file_name), made unique when two inputs map alike.
+        std::string name = annotated_file_name(short_names[f]);
         for (int k = 2; !written_names.insert(name).second; ++k)
           name = std::filesystem::path(short_names[f]).stem().string() + "-" + std::to_string(k) + ".png";
         const auto out = std::filesystem::path(a.annotate) / name;

@@ -1,5 +1,7 @@
 #include "nodes/model/annotate.hpp"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
 
@@ -29,6 +31,27 @@ cv::Mat annotate_frame(const cv::Mat& frame, const std::vector<FaceMark>& marks)
                 thick, cv::LINE_AA);
   }
   return out;
+}
+
+FaceMark answer_mark(const cv::Rect* box, cv::Size frame, bool known, int label, float confidence,
+                     const std::string& name) {
+  FaceMark m;
+  m.box = box && box->area() > 0 ? *box : cv::Rect(0, 0, frame.width, frame.height);
+  m.label = known ? label : -1;
+  m.text = name;
+  if (known) {
+    char conf[16];
+    std::snprintf(conf, sizeof conf, " %.2f", confidence);
+    m.text += conf;
+  }
+  return m;
+}
+
+std::string annotated_file_name(const std::string& rel) {
+  std::string name = rel;
+  std::replace(name.begin(), name.end(), '/', '_');
+  if (name.size() < 4 || name.compare(name.size() - 4, 4, ".png") != 0) name += ".png";
+  return name;
 }
 
 }  // namespace lumaflow
