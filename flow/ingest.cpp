@@ -7,9 +7,13 @@
 #include <exception>
 #include <memory>
 
+#include "flow/frames.hpp"
 #include "nodes/core/parallel.hpp"
 
 namespace lumaflow {
+namespace {
+FrameWork& frame_of(FrameWork& w) { return w; }
+}  // namespace
 
 void run_ingest(const std::vector<ScanEntry>& entries, const IngestOptions& opt, const FaceTools* tools,
                 const std::function<void(FrameResult&&)>& sink) {
@@ -37,22 +41,7 @@ void run_ingest(const std::vector<ScanEntry>& entries, const IngestOptions& opt,
       return w;
     });
     flow::limiter_node<Msg, int> gate(g, in_flight);
-    flow::function_node<Msg, Msg> read(g, flow::unlimited, [&](Msg w) {
-      run_stage(*w, [&](FrameWork& x) { read_stage(x, opt.embed); });
-      return w;
-    });
-    flow::function_node<Msg, Msg> decode(g, flow::unlimited, [&](Msg w) {
-      run_stage(*w, [&](FrameWork& x) { decode_stage(x, opt.embed); });
-      return w;
-    });
-    flow::function_node<Msg, Msg> faces(g, flow::unlimited, [&](Msg w) {
-      run_stage(*w, [&](FrameWork& x) { faces_stage(x, opt.embed, tools); });
-      return w;
-    });
-    flow::function_node<Msg, Msg> describe(g, flow::unlimited, [&](Msg w) {
-      run_stage(*w, [&](FrameWork& x) { describe_stage(x, opt.embed, tools); });
-      return w;
-    });
+    FrameChain<FrameWork, frame_of> chain(g, opt.embed, tools);
     flow::sequencer_node<Msg> order(g, [](const Msg& w) { return static_cast<size_t>(w->result.seq); });
     flow::function_node<Msg, int> write(g, flow::serial, [&](Msg w) {
       if (!sink_error) {
@@ -67,11 +56,8 @@ void run_ingest(const std::vector<ScanEntry>& entries, const IngestOptions& opt,
       return 1;  // one frame left the graph: let the next one in
     });
     flow::make_edge(source, gate);
-    flow::make_edge(gate, read);
-    flow::make_edge(read, decode);
-    flow::make_edge(decode, faces);
-    flow::make_edge(faces, describe);
-    flow::make_edge(describe, order);
+    flow::make_edge(gate, chain.input());
+    flow::make_edge(chain.output(), order);
     flow::make_edge(order, write);
     flow::make_edge(write, gate.decrementer());
     source.activate();

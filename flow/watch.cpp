@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "flow/frames.hpp"
 #include "flow/ingest.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
@@ -40,6 +41,8 @@ struct WatchWork {
   Clock::time_point arrived;
   std::vector<FaceAnswer> faces;
 };
+
+FrameWork& frame_of(WatchWork& w) { return w.frame; }
 
 void classify_stage(WatchWork& w, const FittedModel& model) {
   const auto d = static_cast<Eigen::Index>(model.dims());
@@ -294,22 +297,7 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     using Gateway = flow::async_node<flow::continue_msg, Msg>;
     // The body never runs: nothing is put into the gateway's input; the feeder thread uses its gateway.
     Gateway gateway(g, flow::unlimited, [](const flow::continue_msg&, Gateway::gateway_type&) {});
-    flow::function_node<Msg, Msg> read(g, flow::unlimited, [&](Msg w) {
-      run_stage(w->frame, [&](FrameWork& x) { read_stage(x, embed); });
-      return w;
-    });
-    flow::function_node<Msg, Msg> decode(g, flow::unlimited, [&](Msg w) {
-      run_stage(w->frame, [&](FrameWork& x) { decode_stage(x, embed); });
-      return w;
-    });
-    flow::function_node<Msg, Msg> faces(g, flow::unlimited, [&](Msg w) {
-      run_stage(w->frame, [&](FrameWork& x) { faces_stage(x, embed, tools); });
-      return w;
-    });
-    flow::function_node<Msg, Msg> describe(g, flow::unlimited, [&](Msg w) {
-      run_stage(w->frame, [&](FrameWork& x) { describe_stage(x, embed, tools); });
-      return w;
-    });
+    FrameChain<WatchWork, frame_of> chain(g, embed, tools);
     flow::function_node<Msg, Msg> classify_node(g, flow::unlimited, [&](Msg w) {
       try {
         if (w->frame.result.ok()) classify_stage(*w, model);
@@ -400,11 +388,8 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
       slots.release();
       return flow::continue_msg();
     });
-    flow::make_edge(gateway, read);
-    flow::make_edge(read, decode);
-    flow::make_edge(decode, faces);
-    flow::make_edge(faces, describe);
-    flow::make_edge(describe, classify_node);
+    flow::make_edge(gateway, chain.input());
+    flow::make_edge(chain.output(), classify_node);
     flow::make_edge(classify_node, order);
     flow::make_edge(order, sink);
     flow::make_edge(sink, finish);

@@ -6,11 +6,7 @@
 
 namespace lumaflow {
 namespace {
-
-using namespace lumaflow::watch_test;
-namespace fs = std::filesystem;
-using test::TempDir;
-using json = nlohmann::json;
+using namespace lumaflow::watch_test;  // fs, json, TempDir and the fixtures
 
 // ---------------------------------------------------------------------------------------------
 // The real binary.

@@ -3,13 +3,22 @@
 
 namespace lumaflow {
 namespace {
-
-using namespace lumaflow::watch_test;
-namespace fs = std::filesystem;
-using test::TempDir;
-using json = nlohmann::json;
+using namespace lumaflow::watch_test;  // fs, json, TempDir and the fixtures
 
 // The watch graph in process.
+
+// Waits (at most 20 s) until the sink has collected `n` lines.
+template <class Lines>
+void wait_for_lines(std::mutex& mu, const Lines& lines, size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lk(mu);
+      if (lines.size() >= n) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 TEST(WatchGraph, ClassifiesArrivalsInOrderAndStoresThem) {
   TempDir d;
@@ -34,14 +43,7 @@ TEST(WatchGraph, ClassifiesArrivalsInOrderAndStoresThem) {
     fs::rename(d / "tmp" / (std::to_string(i) + ".png"), in / (numbered("f", i, ".png")));
   }
   test::write_text(in / "bad.png", "not an image");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard lk(mu);
-      if (lines.size() >= 7) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for_lines(mu, lines, 7);
   w.stop();
   t.join();
   ASSERT_EQ(lines.size(), 7u);
@@ -118,14 +120,7 @@ TEST(WatchGraph, AWriterThatClosesAndReopensGetsOnlyItsAnswer) {
     }
   }
   test::write_text(in / "broken.png", "not an image");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard lk(mu);
-      if (lines.size() >= 4) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for_lines(mu, lines, 4);
   std::this_thread::sleep_for(2 * opt.error_grace);  // nothing more may come
   w.stop();
   t.join();

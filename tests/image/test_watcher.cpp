@@ -3,11 +3,7 @@
 
 namespace lumaflow {
 namespace {
-
-using namespace lumaflow::watch_test;
-namespace fs = std::filesystem;
-using test::TempDir;
-using json = nlohmann::json;
+using namespace lumaflow::watch_test;  // fs, json, TempDir and the fixtures
 
 TEST(Watcher, TemporaryNames) {
   for (const char* n : {".hidden.png", ".#lock.png", "a.png.tmp", "a.PART", "a.png~", "a.swp", ""})

@@ -3,11 +3,7 @@
 
 namespace lumaflow {
 namespace {
-
-using namespace lumaflow::watch_test;
-namespace fs = std::filesystem;
-using test::TempDir;
-using json = nlohmann::json;
+using namespace lumaflow::watch_test;  // fs, json, TempDir and the fixtures
 
 // ---------------------------------------------------------------------------------------------
 // The open-set tracker (hand-checked geometry: eps 1, min_pts 3, 2-D).
