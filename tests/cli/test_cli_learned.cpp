@@ -5,6 +5,7 @@
 // Weights: $LUMAFLOW_MODELS or the build's default (tools/setup.sh models); absent → skipped
 // with a message, FAIL when CI=true. Real faces: $LUMAFLOW_DATA (skipped when absent).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -278,4 +279,41 @@ TEST(CliLearned, OrlStrangersWithResnet) {
   // 1990s, grey) strangers through; the floor below is the measured figure, so a regression fails.
   EXPECT_GE(strangers_unknown, 0.70);
   EXPECT_LE(known_rejected, 0.05);
+}
+
+// watch with a resnet model: the frames land in the watched folder; one line per face, named
+// right (the same truth file), each face durable in the store before its line.
+TEST(CliLearned, WatchNamesTheCastInArrivingFrames) {
+  REQUIRE_WEIGHTS();
+  LUMAFLOW_REQUIRE_DATA(tv, "tvshow");
+  LUMAFLOW_REQUIRE_DATA(frames, "tvshow-frames");
+  TempDir t;
+  auto r = run_cli("fit " + shell_quote(tv.string()) + " --embedding resnet --faces align -o " +
+                   shell_quote((t / "tv.model").string()));
+  ASSERT_EQ(r.code, 0) << r.err;
+  fs::create_directories(t / "in");
+  const fs::path out = t / "answers.jsonl", store = t / "seen.store";
+  // Start watching an empty folder, then let the frames arrive one by one (copy + rename).
+  const std::string script =
+      shell_quote(LUMAFLOW_CLI) + " watch " + shell_quote((t / "tv.model").string()) + " " +
+      shell_quote((t / "in").string()) + " --store " + shell_quote(store.string()) + " --out " +
+      shell_quote(out.string()) + " 2>" + shell_quote((t / "err").string()) +
+      " & pid=$!; for i in $(seq 1200); do grep -q watching " + shell_quote((t / "err").string()) +
+      " 2>/dev/null && break; sleep 0.1; done; for f in " + shell_quote(frames.string()) + "/*.jpg; do cp \"$f\" " +
+      shell_quote((t / "in").string()) + "/.part && mv " + shell_quote((t / "in").string()) + "/.part " +
+      shell_quote((t / "in").string()) +
+      "/$(basename \"$f\"); sleep 0.3; done; for i in $(seq 300); do [ \"$(wc -l < " + shell_quote(out.string()) +
+      " 2>/dev/null || echo 0)\" -ge 22 ] && break; sleep 0.1; done; kill -TERM $pid; wait $pid";
+  const int status = std::system(("bash -c " + shell_quote(script)).c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  const auto err = lumaflow::test::read_all(t / "err");
+  EXPECT_EQ(WEXITSTATUS(status), 0) << std::string(err.begin(), err.end());
+  std::ifstream in(out);
+  std::vector<nlohmann::json> answers;
+  for (std::string l; std::getline(in, l);) answers.push_back(nlohmann::json::parse(l));
+  ASSERT_EQ(answers.size(), 22u);
+  int right = 0;
+  for (const auto& [frame, s] : score_frames(answers)) right += s.right;
+  EXPECT_EQ(right, 22);
+  EXPECT_EQ(lumaflow::load_store(store).size(), 22u);  // every answered face is stored
 }
