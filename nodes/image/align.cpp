@@ -242,6 +242,18 @@ std::vector<cv::Point2f> FaceAligner::landmarks(const cv::Mat& image, const cv::
   return pts;
 }
 
+FaceAligner::KeyPoints FaceAligner::key_points(const std::vector<cv::Point2f>& p) {
+  if (p.size() != 68) throw std::invalid_argument("FaceAligner: key points need 68 landmarks");
+  const cv::Point2f e1 = mean_of(p, 36, 42), e2 = mean_of(p, 42, 48);
+  return {e1.x <= e2.x ? e1 : e2, e1.x <= e2.x ? e2 : e1, 0.5f * (p[48] + p[54])};
+}
+
+bool FaceAligner::plausible(const std::vector<cv::Point2f>& landmarks68, const cv::Rect& face_box) {
+  if (landmarks68.size() != 68) return false;
+  const KeyPoints k = key_points(landmarks68);
+  return plausible(k.left_eye, k.right_eye, k.mouth, face_box);
+}
+
 AlignedFace FaceAligner::align(const cv::Mat& image, const cv::Rect& box) const {
   check_input(image);
   if (box.width <= 0 || box.height <= 0) throw std::invalid_argument("FaceAligner: empty face box");
@@ -253,10 +265,10 @@ AlignedFace FaceAligner::align(const cv::Mat& image, const cv::Rect& box) const 
   AlignedFace f;
   f.landmarks = predict(model_->predictor, gray, box - region.tl());
   for (auto& p : f.landmarks) p += off;
-  const cv::Point2f e1 = mean_of(f.landmarks, 36, 42), e2 = mean_of(f.landmarks, 42, 48);
-  f.left_eye = e1.x <= e2.x ? e1 : e2;
-  f.right_eye = e1.x <= e2.x ? e2 : e1;
-  f.mouth = 0.5f * (f.landmarks[48] + f.landmarks[54]);
+  const KeyPoints k = key_points(f.landmarks);
+  f.left_eye = k.left_eye;
+  f.right_eye = k.right_eye;
+  f.mouth = k.mouth;
   f.landmarks_found = plausible(f.left_eye, f.right_eye, f.mouth, box);
 
   if (f.landmarks_found) {

@@ -79,6 +79,15 @@ class FaceAligner {
   // The 68 raw landmarks for a box (source-image pixels).
   std::vector<cv::Point2f> landmarks(const cv::Mat& gray_or_bgr, const cv::Rect& face_box) const;
 
+  // The eye centres (means of points 36–41 and 42–47, ordered left to right in the image) and
+  // the mouth centre (midpoint of 48 and 54) of 68 landmarks.
+  struct KeyPoints {
+    cv::Point2f left_eye, right_eye, mouth;
+  };
+  static KeyPoints key_points(const std::vector<cv::Point2f>& landmarks68);
+  // plausible() of those key points: whether 68 landmarks look like an upright-ish frontal face.
+  static bool plausible(const std::vector<cv::Point2f>& landmarks68, const cv::Rect& face_box);
+
   // Whether eye/mouth positions look like an upright-ish frontal face inside the box.
   static bool plausible(const cv::Point2f& left_eye, const cv::Point2f& right_eye, const cv::Point2f& mouth,
                         const cv::Rect& face_box);

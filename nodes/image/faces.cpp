@@ -82,13 +82,7 @@ std::vector<FaceCrop> FaceTools::chips(const cv::Mat& image, const cv::Mat& gray
     const std::vector<cv::Point2f> pts = impl_->aligner->landmarks(gray, d.box);
     FaceCrop crop;
     crop.chip = extract_face_chip(image, pts);
-    const auto mean_of = [&](int a, int b) {
-      cv::Point2f m(0, 0);
-      for (int i = a; i <= b; ++i) m += pts[static_cast<size_t>(i)];
-      return m * (1.f / static_cast<float>(b - a + 1));
-    };
-    crop.landmarks_found =
-        pts.size() == 68 && FaceAligner::plausible(mean_of(36, 41), mean_of(42, 47), (pts[48] + pts[54]) * 0.5f, d.box);
+    crop.landmarks_found = FaceAligner::plausible(pts, d.box);
     crop.face_index = index++;
     crop.box = FaceBox{d.box.x * reduction, d.box.y * reduction, d.box.width * reduction, d.box.height * reduction};
     out.push_back(std::move(crop));
