@@ -67,10 +67,14 @@ void run_ingest(const std::vector<ScanEntry>& entries, const IngestOptions& opt,
 }
 
 StoreHeader make_header(const IngestOptions& opt, const std::vector<std::string>& labels) {
+  return make_header(opt.embed.preprocessing(), labels);
+}
+
+StoreHeader make_header(const Preprocessing& prep, const std::vector<std::string>& labels, const std::string& by) {
   StoreHeader h;
-  h.prep = opt.embed.preprocessing();
+  h.prep = prep;
   h.labels = labels;
-  h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION;
+  h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + (by.empty() ? "" : " " + by);
   if (h.prep.learned()) {
     h.thumbnail_size = kThumbnailSide;
     h.thumbnail_channels = 3;

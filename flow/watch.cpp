@@ -108,15 +108,7 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
   // Opened before watching, so a store made with other preprocessing is refused up front.
   std::unique_ptr<StoreAppender> store;
   if (!opt.store.empty()) {
-    StoreHeader h;
-    h.prep = model.prep;
-    h.labels = model.labels;
-    h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + " watch";
-    if (h.prep.learned()) {
-      h.thumbnail_size = kThumbnailSide;
-      h.thumbnail_channels = 3;
-    }
-    store = std::make_unique<StoreAppender>(opt.store, h);
+    store = std::make_unique<StoreAppender>(opt.store, make_header(model.prep, model.labels, "watch"));
     if (store->repaired() && warn)
       warn(opt.store.string() + ": repaired before appending: " + store->repaired()->summary());
   }

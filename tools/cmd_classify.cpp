@@ -5,6 +5,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
+#include "flow/watch.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
 #include "nodes/model/annotate.hpp"
@@ -45,11 +46,13 @@ int run_classify(const ClassifyArgs& a) {
     throw std::runtime_error(a.model + ": the model was fitted on faces prepared with --faces " + model.prep.face_mode +
                              ", not " + a.faces);
   IngestOptions opt;
-  opt.embed = EmbedOptions::from(model.prep);
+  try {
+    opt.embed = embed_options_for(model);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(a.model + ": " + e.what());
+  }
   opt.threads = a.threads;
   opt.models_dir = a.models;
-  if (auto d = opt.embed.preprocessing().difference(model.prep); !d.empty())
-    throw std::runtime_error(a.model + ": model preprocessing not reproducible here: " + d);
   auto tools = make_face_tools(opt);
 
   // Inputs: files and folders (folders scanned as for embed; folder names are the truth when

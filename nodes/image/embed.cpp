@@ -130,27 +130,25 @@ cv::Mat to_bgr8(const cv::Mat& img) {
 }  // namespace
 
 void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools) {
-  const cv::Mat gray = to_luminance(w.decoded.image);
-  if (opt.embedding == Embedding::resnet) {
-    if (opt.faces == FaceMode::asis) {
-      // The whole image is the face (a crop): resized to the chip as is, like face-api's reference.
-      FaceCrop crop;
-      cv::cvtColor(resize_square(to_bgr8(w.decoded.image), kDescriptorChip, opt.aspect), crop.chip, cv::COLOR_BGR2RGB);
-      w.result.faces.push_back(std::move(crop));
-    } else {
-      if (!tools) throw std::logic_error("face mode " + std::string(face_mode_name(opt.faces)) + " needs face tools");
-      w.result.faces = tools->chips(w.decoded.image.depth() == CV_8U ? w.decoded.image : to_bgr8(w.decoded.image), gray,
-                                    w.decoded.reduction);
-    }
-  } else if (opt.faces == FaceMode::asis) {
-    cv::Mat img = resize_square(gray, opt.size, opt.aspect);
-    if (opt.equalize != EqualizeMode::none) img = equalize(img, opt.equalize);
+  const bool learned = opt.embedding == Embedding::resnet;
+  if (opt.faces == FaceMode::asis) {
     FaceCrop crop;
-    crop.pixels = flatten(img);
+    if (learned) {
+      // The whole image is the face (a crop): resized to the chip as is, like face-api's reference.
+      cv::cvtColor(resize_square(to_bgr8(w.decoded.image), kDescriptorChip, opt.aspect), crop.chip, cv::COLOR_BGR2RGB);
+    } else {
+      cv::Mat img = resize_square(to_luminance(w.decoded.image), opt.size, opt.aspect);
+      if (opt.equalize != EqualizeMode::none) img = equalize(img, opt.equalize);
+      crop.pixels = flatten(img);
+    }
     w.result.faces.push_back(std::move(crop));
   } else {
     if (!tools) throw std::logic_error("face mode " + std::string(face_mode_name(opt.faces)) + " needs face tools");
-    w.result.faces = tools->faces(gray, w.decoded.reduction, opt);
+    const cv::Mat gray = to_luminance(w.decoded.image);
+    w.result.faces = learned
+                         ? tools->chips(w.decoded.image.depth() == CV_8U ? w.decoded.image : to_bgr8(w.decoded.image),
+                                        gray, w.decoded.reduction)
+                         : tools->faces(gray, w.decoded.reduction, opt);
   }
   w.decoded = {};
 }
