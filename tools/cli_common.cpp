@@ -58,6 +58,11 @@ CLI::Validator not_a_folder() {
       "FILE");
 }
 
+void add_umap_options(CLI::App& app, UmapOptions& umap) {
+  app.add_option("--neighbors", umap.n_neighbors, "UMAP neighbours")->check(between(2, 1000))->capture_default_str();
+  app.add_option("--min-dist", umap.min_dist, "UMAP min_dist")->check(between(0, 1, false))->capture_default_str();
+}
+
 void EmbedFlags::add_models_option(CLI::App& app, std::string& models) {
   app.add_option("--models", models,
                  "Folder with the learned embedding's weights (default: $LUMAFLOW_MODELS, else the set-up's " +

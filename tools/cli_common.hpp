@@ -7,6 +7,7 @@
 #include <string>
 
 #include "flow/ingest.hpp"
+#include "nodes/analysis/umap.hpp"
 #include "nodes/image/faces.hpp"
 
 namespace lumaflow::cli {
@@ -42,6 +43,9 @@ CLI::Validator thread_count();  // 0 (all cores) .. 1024
 CLI::Validator not_a_folder();  // an output file path that is not an existing folder
 // A number in [lo, hi] ("must be from 0 to 100, got '500'"); whole numbers only when `integer`.
 CLI::Validator between(double lo, double hi, bool integer = true);
+
+// --neighbors and --min-dist, range-checked, for the commands that fit a UMAP (analyze, fit).
+void add_umap_options(CLI::App& app, UmapOptions& umap);
 
 // Loads face tools when the options need them (nullptr for pixels of whole images).
 std::unique_ptr<FaceTools> make_face_tools(const IngestOptions& opt);

@@ -80,12 +80,7 @@ void register_analyze_command(CLI::App& app, Registry& reg) {
   c->add_option("--perplexity", a->opt.tsne.perplexity, "t-SNE perplexity")
       ->check(between(1, 1000, false))
       ->capture_default_str();
-  c->add_option("--neighbors", a->opt.umap.n_neighbors, "UMAP neighbours")
-      ->check(between(2, 1000))
-      ->capture_default_str();
-  c->add_option("--min-dist", a->opt.umap.min_dist, "UMAP min_dist")
-      ->check(between(0, 1, false))
-      ->capture_default_str();
+  add_umap_options(*c, a->opt.umap);
   c->add_option("--seed", a->opt.seed, "Seed of every random choice")->capture_default_str();
   c->add_option("--folds", a->opt.folds, "Stratified k-fold count for SVM accuracy")
       ->check(CLI::Range(2, 100))

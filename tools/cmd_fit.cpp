@@ -150,12 +150,7 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
   fit->add_option("--umapn", f->opt.umapn_components, "UMAP components for --classify-space umapN")
       ->check(between(2, 100))
       ->capture_default_str();
-  fit->add_option("--neighbors", f->opt.umap.n_neighbors, "UMAP neighbours")
-      ->check(between(2, 1000))
-      ->capture_default_str();
-  fit->add_option("--min-dist", f->opt.umap.min_dist, "UMAP min_dist")
-      ->check(between(0, 1, false))
-      ->capture_default_str();
+  add_umap_options(*fit, f->opt.umap);
   fit->add_option("--knn", f->opt.knn_k, "Neighbours reported per face")
       ->check(between(1, 1000))
       ->capture_default_str();
