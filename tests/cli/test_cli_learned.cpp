@@ -213,6 +213,13 @@ std::map<std::string, FrameScore> score_frames(const std::vector<nlohmann::json>
   return out;
 }
 
+// The model both frame tests use: the 40 tvshow crops, resnet on dlib chips (--faces align).
+void fit_tvshow_resnet(const fs::path& tv, const fs::path& model) {
+  const auto r = run_cli("fit " + shell_quote(tv.string()) + " --embedding resnet --faces align -o " +
+                         shell_quote(model.string()));
+  ASSERT_EQ(r.code, 0) << r.err;
+}
+
 }  // namespace
 
 // The bar: fit on the 40 tvshow crops, name the cast in the five real TV frames.
@@ -221,11 +228,9 @@ TEST(CliLearned, TvshowFramesNamedRight) {
   LUMAFLOW_REQUIRE_DATA(tv, "tvshow");
   LUMAFLOW_REQUIRE_DATA(frames, "tvshow-frames");
   TempDir t;
-  auto r = run_cli("fit " + shell_quote(tv.string()) + " --embedding resnet --faces align -o " +
-                   shell_quote((t / "tv.model").string()));
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run_cli("classify " + shell_quote((t / "tv.model").string()) + " " + shell_quote(frames.string()) +
-              " --annotate " + shell_quote((t / "ann").string()));
+  ASSERT_NO_FATAL_FAILURE(fit_tvshow_resnet(tv, t / "tv.model"));
+  const auto r = run_cli("classify " + shell_quote((t / "tv.model").string()) + " " + shell_quote(frames.string()) +
+                         " --annotate " + shell_quote((t / "ann").string()));
   ASSERT_EQ(r.code, 0) << r.err;
   int right = 0, total = 0;
   for (const auto& [frame, s] : score_frames(json_lines(r.out))) {
@@ -288,9 +293,7 @@ TEST(CliLearned, WatchNamesTheCastInArrivingFrames) {
   LUMAFLOW_REQUIRE_DATA(tv, "tvshow");
   LUMAFLOW_REQUIRE_DATA(frames, "tvshow-frames");
   TempDir t;
-  auto r = run_cli("fit " + shell_quote(tv.string()) + " --embedding resnet --faces align -o " +
-                   shell_quote((t / "tv.model").string()));
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_NO_FATAL_FAILURE(fit_tvshow_resnet(tv, t / "tv.model"));
   fs::create_directories(t / "in");
   const fs::path out = t / "answers.jsonl", store = t / "seen.store";
   // Start watching an empty folder, then let the frames arrive one by one (copy + rename).

@@ -88,26 +88,24 @@ class WatchProcess {
     pollfd fds[2] = {{out_open_ ? out_ : -1, POLLIN, 0}, {err_open_ ? err_ : -1, POLLIN, 0}};
     if (!out_open_ && !err_open_) return false;
     if (::poll(fds, 2, timeout_ms) <= 0) return true;
-    char buf[4096];
     if (fds[0].revents) {
-      const ssize_t n = ::read(out_, buf, sizeof buf);
-      if (n <= 0)
-        out_open_ = false;
-      else
-        partial_.append(buf, static_cast<size_t>(n));
+      read_some(out_, out_open_, partial_);
       for (size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
         lines.push_back(partial_.substr(0, nl));
         partial_.erase(0, nl + 1);
       }
     }
-    if (fds[1].revents) {
-      const ssize_t n = ::read(err_, buf, sizeof buf);
-      if (n <= 0)
-        err_open_ = false;
-      else
-        err.append(buf, static_cast<size_t>(n));
-    }
+    if (fds[1].revents) read_some(err_, err_open_, err);
     return true;
+  }
+  // One read of a ready pipe into `into`; EOF or an error closes it (`open` = false).
+  static void read_some(int fd, bool& open, std::string& into) {
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0)
+      open = false;
+    else
+      into.append(buf, static_cast<size_t>(n));
   }
 
   pid_t pid_ = -1;
