@@ -70,18 +70,6 @@ StoreHeader make_header(const IngestOptions& opt, const std::vector<std::string>
   return make_header(opt.embed.preprocessing(), labels);
 }
 
-StoreHeader make_header(const Preprocessing& prep, const std::vector<std::string>& labels, const std::string& by) {
-  StoreHeader h;
-  h.prep = prep;
-  h.labels = labels;
-  h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + (by.empty() ? "" : " " + by);
-  if (h.prep.learned()) {
-    h.thumbnail_size = kThumbnailSide;
-    h.thumbnail_channels = 3;
-  }
-  return h;
-}
-
 namespace {
 
 // Shared by both ingest flavours: turns frame results into records for `add`.

@@ -55,17 +55,5 @@ EmbeddingStore ingest_to_memory(const std::filesystem::path& root, const IngestO
                                 IngestSummary* summary = nullptr, const Progress& progress = {});
 
 StoreHeader make_header(const IngestOptions& opt, const std::vector<std::string>& labels);
-// The header of a store of faces made with `prep` (learned records get kThumbnailSide² BGR
-// thumbnails); `by` names the command after "lumaflow VERSION" (e.g. "watch").
-StoreHeader make_header(const Preprocessing& prep, const std::vector<std::string>& labels, const std::string& by = "");
-
-// Adds one face to a store, writer or appender: its pixels, or its learned vector + thumbnail.
-template <class Sink>
-void add_face(Sink& sink, RecordInfo info, const FaceCrop& f) {
-  if (f.vector.empty())
-    sink.add(std::move(info), f.pixels.data(), f.pixels.size());
-  else
-    sink.add(std::move(info), f.vector.data(), f.vector.size(), f.thumbnail.data(), f.thumbnail.size());
-}
 
 }  // namespace lumaflow

@@ -128,12 +128,7 @@ int run_classify(const ClassifyArgs& a) {
       const cv::Mat img = cv::imread(fr.frame.entry.path.string(), cv::IMREAD_COLOR);
       if (!img.empty()) {
         std::vector<FaceMark> marks;
-        for (const Answer& ans : fr.answers) {
-          const cv::Rect r = ans.box ? cv::Rect(ans.box->x, ans.box->y, ans.box->width, ans.box->height) : cv::Rect();
-          marks.push_back(answer_mark(
-              ans.box ? &r : nullptr, img.size(), ans.result.known, ans.result.label, ans.result.confidence,
-              ans.result.known ? model.labels[static_cast<size_t>(ans.result.label)] : std::string("unknown")));
-        }
+        for (const Answer& ans : fr.answers) marks.push_back(answer_mark(ans, img.size(), known_name(ans.result, model)));
         std::filesystem::create_directories(a.annotate);
         // Named as watch names them (annotated_file_name), made unique when two inputs map alike.
         std::string name = annotated_file_name(short_names[f]);

@@ -181,6 +181,18 @@ RowMatrixF face_row(const FaceCrop& face) {
   return row;
 }
 
+StoreHeader make_header(const Preprocessing& prep, const std::vector<std::string>& labels, const std::string& by) {
+  StoreHeader h;
+  h.prep = prep;
+  h.labels = labels;
+  h.created_by = std::string("lumaflow ") + LUMAFLOW_VERSION + (by.empty() ? "" : " " + by);
+  if (h.prep.learned()) {
+    h.thumbnail_size = kThumbnailSide;
+    h.thumbnail_channels = 3;
+  }
+  return h;
+}
+
 RecordInfo record_info(const FrameResult& frame, const FaceCrop& face) {
   RecordInfo info;
   info.path = frame.entry.rel;

@@ -119,6 +119,19 @@ RowMatrixF face_row(const FaceCrop& face);
 // The store record of one face of a frame (path, label, source size, hash, face index, box).
 RecordInfo record_info(const FrameResult& frame, const FaceCrop& face);
 
+// The header of a store of faces made with `prep` (learned records get kThumbnailSide² BGR
+// thumbnails); `by` names the command after "lumaflow VERSION" (e.g. "watch").
+StoreHeader make_header(const Preprocessing& prep, const std::vector<std::string>& labels, const std::string& by = "");
+
+// Adds one face to a store, writer or appender: its pixels, or its learned vector + thumbnail.
+template <class Sink>
+void add_face(Sink& sink, RecordInfo info, const FaceCrop& f) {
+  if (f.vector.empty())
+    sink.add(std::move(info), f.pixels.data(), f.pixels.size());
+  else
+    sink.add(std::move(info), f.vector.data(), f.vector.size(), f.thumbnail.data(), f.thumbnail.size());
+}
+
 // The whole chain for one file, sequentially.
 FrameResult process_frame(uint64_t seq, const ScanEntry& entry, const EmbedOptions& opt,
                           const FaceTools* tools = nullptr);

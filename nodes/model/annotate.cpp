@@ -3,7 +3,9 @@
 #include <cstdio>
 
 #include <algorithm>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <stdexcept>
 
 #include "nodes/chart/chart.hpp"
 
@@ -45,6 +47,28 @@ FaceMark answer_mark(const cv::Rect* box, cv::Size frame, bool known, int label,
     m.text += conf;
   }
   return m;
+}
+
+FaceMark answer_mark(const Answer& a, cv::Size frame, const std::string& shown) {
+  const cv::Rect r = a.box ? cv::Rect(a.box->x, a.box->y, a.box->width, a.box->height) : cv::Rect();
+  return answer_mark(a.box ? &r : nullptr, frame, a.result.known, a.result.label, a.result.confidence, shown);
+}
+
+void write_annotated(const std::filesystem::path& frame, const std::string& rel, const std::vector<FaceAnswer>& faces,
+                     const std::filesystem::path& dir) {
+  if (faces.empty()) return;
+  const cv::Mat img = cv::imread(frame.string(), cv::IMREAD_COLOR);
+  if (img.empty()) throw std::runtime_error(frame.string() + ": cannot re-read the frame to annotate it");
+  std::vector<FaceMark> marks;
+  for (const FaceAnswer& f : faces) marks.push_back(answer_mark(f.answer, img.size(), f.shown));
+  const std::filesystem::path out = dir / annotated_file_name(rel);
+  std::filesystem::create_directories(out.parent_path());
+  bool ok = false;
+  try {
+    ok = cv::imwrite(out.string(), annotate_frame(img, marks));
+  } catch (const cv::Exception&) {
+  }
+  if (!ok) throw std::runtime_error(out.string() + ": cannot write the annotated frame");
 }
 
 std::string annotated_file_name(const std::string& rel) {

@@ -18,6 +18,33 @@ double round_to(double v, double step) {
 
 }  // namespace
 
+std::vector<FaceAnswer> classify_faces(const FittedModel& model, const std::vector<FaceCrop>& faces) {
+  const auto d = static_cast<Eigen::Index>(model.dims());
+  std::vector<FaceAnswer> out;
+  out.reserve(faces.size());
+  for (const FaceCrop& f : faces) {
+    const RowMatrixF row = face_row(f);
+    if (row.cols() != d)
+      throw std::runtime_error("face has " + std::to_string(row.cols()) + " values, the model expects " +
+                               std::to_string(d));
+    FaceAnswer a;
+    a.answer.face_index = f.face_index;
+    a.answer.box = f.box;
+    a.answer.result = std::move(classify(model, row, 1).at(0));
+    if (!a.answer.result.known) {
+      const RowMatrixF z = model.reduce(row);
+      a.reduced.assign(z.data(), z.data() + z.size());
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string known_name(const Classification& c, const FittedModel& m) {
+  const std::string name = c.known ? name_of(m, c.label) : "";
+  return name.empty() ? "unknown" : name;
+}
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";

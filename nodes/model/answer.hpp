@@ -11,7 +11,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "nodes/image/embed.hpp"
 #include "nodes/model/model.hpp"
 
 namespace lumaflow {
@@ -24,6 +26,22 @@ struct Answer {
   std::optional<std::string> proposed;  // "new-K" for an unknown face in a proposed identity
   double ms = 0;
 };
+
+// One classified face of a frame: its answer (face index, box, result; the path and proposed
+// identity are the recorder's), its reduced-space vector (unknown faces only: the open set's
+// input) and the name drawn on an annotated frame.
+struct FaceAnswer {
+  Answer answer;
+  std::vector<float> reduced;
+  std::string shown;
+};
+
+// Classifies each face on its own (results never depend on the batch). Throws std::runtime_error
+// when a face has another number of values than the model expects.
+std::vector<FaceAnswer> classify_faces(const FittedModel& model, const std::vector<FaceCrop>& faces);
+
+// The model's name for a known answer, else "unknown".
+std::string known_name(const Classification& c, const FittedModel& model);
 
 std::string answer_json(const Answer& a, const FittedModel& model);
 std::string error_json(const std::string& path, const std::string& reason);
