@@ -128,7 +128,8 @@ int run_classify(const ClassifyArgs& a) {
       const cv::Mat img = cv::imread(fr.frame.entry.path.string(), cv::IMREAD_COLOR);
       if (!img.empty()) {
         std::vector<FaceMark> marks;
-        for (const Answer& ans : fr.answers) marks.push_back(answer_mark(ans, img.size(), known_name(ans.result, model)));
+        for (const Answer& ans : fr.answers)
+          marks.push_back(answer_mark(ans, img.size(), known_name(ans.result, model)));
         std::filesystem::create_directories(a.annotate);
         // Named as watch names them (annotated_file_name), made unique when two inputs map alike.
         std::string name = annotated_file_name(short_names[f]);

@@ -127,7 +127,7 @@ class Recorder {
   bool done_ = false;
   WatchSummary sum_;
   std::vector<Queued> queued_;
-  std::map<std::string, Deferred> deferred_;  // by relative path
+  std::map<std::string, Deferred> deferred_;                            // by relative path
   std::optional<std::chrono::steady_clock::time_point> unsaved_since_;  // tracker changed, not saved
   std::exception_ptr failure_;
   bool write_failed_ = false;  // the store or the answer stream failed: nothing more is taken
