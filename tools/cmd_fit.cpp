@@ -26,7 +26,7 @@ int run_fit(FitArgs a) {
   EmbeddingStore store = load_input(a.input, a.flags);
   a.opt.threads = a.flags.threads;
   a.opt.pca_components = a.pca > 0 ? a.pca : store.learned() ? 0 : 100;
-  a.opt.open_set = store.learned() ? OpenSetRule::pairs : OpenSetRule::nearest;
+  a.opt.open_set = store.learned() ? OpenSetRule::pairs : OpenSetRule::cv;
   if (store.learned()) {
     // Grey training faces: the chips of new (colour) frames are made grey as well.
     EmbedOptions e = EmbedOptions::from(store.header().prep);
@@ -81,8 +81,14 @@ int run_fit(FitArgs a) {
   m.heldout_accuracy = heldout;
   save_model(a.output, m);
   std::cout << "wrote " << a.output << ": " << m.reduced.rows() << " faces of " << m.labels.size()
-            << " people, classify space " << classify_space_name(m.space) << ", PCA " << m.reduced.cols()
-            << ", open-set threshold " << m.open_set_threshold << "\n";
+            << " people, classify space " << classify_space_name(m.space) << ", PCA " << m.reduced.cols() << "\n";
+  if (m.open_set_frr > 0)
+    std::cout << "open set (cross-validated to " << m.open_set_frr * 100 << " % of known faces unknown): distance "
+              << m.open_set_threshold << ", ratio " << m.open_set_ratio
+              << "; measured on the folds: " << m.open_set_cv_frr * 100 << " % of known faces unknown\n";
+  else
+    std::cout << "open set (equal error of same/different-person training pairs): distance " << m.open_set_threshold
+              << "\n";
   return 0;
 }
 
@@ -154,9 +160,10 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
   fit->add_option("--knn", f->opt.knn_k, "Neighbours reported per face")
       ->check(between(1, 1000))
       ->capture_default_str();
-  fit->add_option("--open-set-percentile", f->opt.open_set_percentile,
-                  "Percentile of within-person nearest distances that calibrates 'unknown'")
-      ->check(between(0, 100, false))
+  fit->add_option("--open-set-frr", f->opt.open_set_frr,
+                  "Share of known faces allowed to be called unknown; both open-set thresholds are "
+                  "cross-validated to it on the training faces")
+      ->check(between(0.001, 0.5, false))
       ->capture_default_str();
   fit->add_option("--min-faces", f->opt.min_faces, "Unknown faces needed to propose a new identity")
       ->check(between(2, 100000))

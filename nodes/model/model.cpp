@@ -18,11 +18,12 @@
 #include "nodes/analysis/knn.hpp"
 #include "nodes/core/atomic_file.hpp"
 #include "nodes/core/checksum.hpp"
-#include "nodes/core/random.hpp"
 #include "nodes/core/hash.hpp"
 #include "nodes/core/mapped_file.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/core/pixels.hpp"
+#include "nodes/core/random.hpp"
+#include "nodes/model/calibrate.hpp"
 #include "nodes/store/frame.hpp"
 
 namespace lumaflow {
@@ -179,7 +180,6 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
   m.space = opt.space;
   m.knn_k = std::max(1, std::min<int>(opt.knn_k, static_cast<int>(n)));
   m.min_faces = std::max(2, opt.min_faces);
-  m.open_set_percentile = opt.open_set_percentile;
 
   if (opt.pca_components > 0) {
     PcaOptions po;
@@ -205,22 +205,25 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
     m.open_set_threshold = pair_threshold(m.reduced, y, opt.seed);
     m.open_set_ratio = 1.f;  // ratios are ≤ 1: the distance alone decides
   } else {
-    m.open_set_threshold = percentile(same, opt.open_set_percentile) * opt.open_set_margin;
-    {
-      // Leave-one-out ratios on at most 2,000 evenly spaced training faces (O(n) each).
-      const int people = std::max(2, *std::max_element(y.begin(), y.end()) + 1);
-      const Eigen::Index step = std::max<Eigen::Index>(1, n / 2000);
-      std::vector<Eigen::Index> picks;
-      for (Eigen::Index i = 0; i < n; i += step) picks.push_back(i);
-      std::vector<float> ratios(picks.size());
-      parallel_for(static_cast<std::ptrdiff_t>(picks.size()), opt.threads, [&](std::ptrdiff_t t) {
-        Eigen::VectorXf dist;
-        const Eigen::Index i = picks[static_cast<size_t>(t)];
-        const RowMatrixF row = m.reduced.row(i);
-        ratios[static_cast<size_t>(t)] = person_distances(m.reduced, y, people, row.data(), i, dist).second;
-      });
-      m.open_set_ratio = percentile(ratios, opt.open_set_ratio_percentile);
-    }
+    CalibrationOptions co;
+    co.frr = opt.open_set_frr;
+    co.folds = opt.open_set_folds;
+    co.seed = opt.seed;
+    co.threads = opt.threads;
+    FitReduction refit;
+    if (opt.pca_components > 0)
+      refit = [&](MatrixRefF train) {
+        PcaOptions po;
+        po.components = static_cast<int>(std::min<Eigen::Index>({opt.pca_components, train.rows() - 1, train.cols()}));
+        po.seed = opt.seed;
+        po.threads = opt.threads;
+        return fit_pca(train, po);
+      };
+    const OpenSetCalibration cal = calibrate_open_set(x, y, m.pca, m.whiten, refit, co);
+    m.open_set_threshold = cal.distance;
+    m.open_set_ratio = cal.ratio;
+    m.open_set_frr = cal.frr;
+    m.open_set_cv_frr = cal.cv_frr;
   }
   // Unknown faces of one new person should lie about as close together as a known person's do.
   m.unknown_eps = percentile(same, 50.f) * opt.open_set_margin;
@@ -446,6 +449,7 @@ std::string value_problem(const FittedModel& m) {
   auto finite_nonneg = [](float v) { return std::isfinite(v) && v >= 0; };
   if (!finite_nonneg(m.open_set_threshold) || !finite_nonneg(m.open_set_ratio) || !finite_nonneg(m.unknown_eps) ||
       !finite_nonneg(m.dbscan_eps) || !(m.open_set_percentile >= 0 && m.open_set_percentile <= 100) ||
+      !(m.open_set_frr >= 0 && m.open_set_frr <= 0.5f) || !(m.open_set_cv_frr >= -1 && m.open_set_cv_frr <= 1) ||
       !(m.heldout_accuracy >= -1 && m.heldout_accuracy <= 1) || m.min_faces < 1)
     return "open-set or clustering parameters out of range";
   if (!m.dbscan_labels.empty() && static_cast<Eigen::Index>(m.dbscan_labels.size()) != n)
@@ -509,6 +513,8 @@ void save_model(const std::filesystem::path& path, const FittedModel& m) {
   mb.add_dbscan_eps(m.dbscan_eps);
   mb.add_heldout_accuracy(m.heldout_accuracy);
   mb.add_open_set_ratio(m.open_set_ratio);
+  mb.add_open_set_frr(m.open_set_frr);
+  mb.add_open_set_cv_frr(m.open_set_cv_frr);
   b.Finish(mb.Finish(), fb::ModelIdentifier());
 
   std::vector<uint8_t> file;
@@ -589,6 +595,8 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.dbscan_eps = f->dbscan_eps();
   m.heldout_accuracy = f->heldout_accuracy();
   m.open_set_ratio = f->open_set_ratio();
+  m.open_set_frr = f->open_set_frr();
+  m.open_set_cv_frr = f->open_set_cv_frr();
   // Cross-checks the Verifier cannot make.
   const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
   // Before vector_dims(), which squares it (fuzz_model: 1073741832² overflowed int).

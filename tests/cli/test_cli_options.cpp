@@ -41,7 +41,7 @@ TEST(CliOptions, OutOfRangeValuesAreOneLineUsageErrors) {
   expect_usage_error("embed " + faces + " -o " + store + " --max-megapixels 0", "--max-megapixels");
   expect_usage_error("embed " + faces + " -o " + store + " --max-megapixels -1", "--max-megapixels");
   expect_usage_error("embed " + faces + " -o " + store + " --threads -1", "--threads");
-  expect_usage_error("fit " + faces + " -o m.model --open-set-percentile 500", "--open-set-percentile");
+  expect_usage_error("fit " + faces + " -o m.model --open-set-frr 0.9", "--open-set-frr");
   expect_usage_error("fit " + faces + " -o m.model --min-faces -2", "--min-faces");
   expect_usage_error("fit " + faces + " -o m.model --knn 0", "--knn");
   expect_usage_error("analyze " + faces + " --min-pts 0", "--min-pts");
