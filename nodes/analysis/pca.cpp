@@ -1,5 +1,6 @@
 #include "nodes/analysis/pca.hpp"
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/QR>
 #include <algorithm>
@@ -214,24 +215,65 @@ PcaModel identity_basis(MatrixRefF x) {
   return m;
 }
 
+namespace {
+
+// True when every value is a whole multiple of 1/255 (pixel vectors: byte / 255).
+bool all_bytes(MatrixRefF x) {
+  for (Eigen::Index i = 0; i < x.rows(); ++i)
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      const float b = x(i, j) * 255.f;
+      if (!(b >= 0.f && b <= 255.f) || std::abs(b - std::nearbyint(b)) > 1e-3f) return false;
+    }
+  return true;
+}
+
+}  // namespace
+
+Eigen::MatrixXd gram_matrix(MatrixRefF x) {
+  const Eigen::Index n = x.rows(), d = x.cols();
+  Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
+  if (!all_bytes(x)) {
+    g.selfadjointView<Eigen::Lower>().rankUpdate(x.cast<double>());
+    return g.selfadjointView<Eigen::Lower>();
+  }
+  // Byte rows: a block of 256 columns has dot products ≤ 256 · 255² < 2²⁴, so a float GEMM over
+  // the byte values is exact there; the blocks add up exactly in double. Exact integers, at float
+  // GEMM speed — near-duplicate faces would otherwise lose their small distances to cancellation.
+  const Eigen::Index block = 256;
+  Eigen::MatrixXf bytes(n, std::min(block, d)), partial(n, n);
+  for (Eigen::Index c0 = 0; c0 < d; c0 += block) {
+    const Eigen::Index w = std::min(block, d - c0);
+    bytes.resize(n, w);
+    bytes = (x.middleCols(c0, w).array() * 255.f).round().matrix();
+    partial.setZero();
+    partial.selfadjointView<Eigen::Lower>().rankUpdate(bytes);
+    g.triangularView<Eigen::Lower>() += partial.cast<double>();
+  }
+  g = g.selfadjointView<Eigen::Lower>();
+  return g / (255.0 * 255.0);
+}
+
 RowMatrixF span_coordinates(MatrixRefF x) {
   const Eigen::Index n = x.rows();
   if (n < 2) return RowMatrixF::Zero(n, 1);
-  const Eigen::RowVectorXf mean = x.colwise().mean();
-  const RowMatrixF xc = x.rowwise() - mean;
-  const Eigen::MatrixXd gram = (xc * xc.transpose()).cast<double>();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(gram);
-  const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
-  const double tol = std::max(lambda.maxCoeff(), 0.0) * 1e-10;
-  Eigen::Index r = 0;
-  for (Eigen::Index j = 0; j < n; ++j) r += lambda(j) > tol;
-  RowMatrixF out(n, std::max<Eigen::Index>(r, 1));
-  out.setZero();
-  for (Eigen::Index j = 0, c = 0; j < n; ++j) {
-    const Eigen::Index src = n - 1 - j;  // descending variance
-    if (lambda(src) <= tol) continue;
-    out.col(c++) = (eig.eigenvectors().col(src) * std::sqrt(lambda(src))).cast<float>();
+  // Any factor L of the Gram matrix (G = L·Lᵀ) has rows with the distances of x's rows:
+  // |lᵢ − lⱼ|² = Gᵢᵢ + Gⱼⱼ − 2Gᵢⱼ. Cholesky costs n³/3 against an eigendecomposition's ~9n³.
+  // The uncentred Gram is positive definite unless rows repeat (or are otherwise dependent);
+  // then the pivoted LDLᵀ (semi-definite allowed) takes over.
+  const Eigen::MatrixXd g = gram_matrix(x);
+  Eigen::MatrixXd l;
+  Eigen::LLT<Eigen::MatrixXd> llt(g);
+  if (llt.info() == Eigen::Success) {
+    l = llt.matrixL();
+  } else {
+    Eigen::LDLT<Eigen::MatrixXd> ldlt(g);
+    const Eigen::VectorXd dsq = ldlt.vectorD().cwiseMax(0.0).cwiseSqrt();
+    const Eigen::MatrixXd lo = Eigen::MatrixXd(ldlt.matrixL()) * dsq.asDiagonal();
+    l = ldlt.transpositionsP().transpose() * lo;  // rows back in the order of x
   }
+  // Centred, as PCA scores are (translation changes no distance).
+  const Eigen::RowVectorXd mean = l.colwise().mean();
+  RowMatrixF out = (l.rowwise() - mean).cast<float>();
   return out;
 }
 

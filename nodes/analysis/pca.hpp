@@ -51,10 +51,16 @@ PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt);
 // are exactly those of x — for learned descriptors, whose Euclidean distance is calibrated.
 PcaModel identity_basis(MatrixRefF x);
 
-// Coordinates of the rows inside their own (centred) span: an n × r matrix, r ≤ n − 1, whose
-// pairwise Euclidean distances equal those of x (an isometry: PCA scores with every non-zero
-// component). From the n×n Gram matrix, so O(n²·d) time and O(n²) memory: for n ≤ a few
-// thousand, it lets every distance-based stage run in r instead of d dimensions.
+// The n × n Gram matrix X·Xᵀ in double. Pixel rows (every value byte / 255) are multiplied
+// exactly (integer dot products, float GEMM in blocks of 256 columns); other rows in double.
+// O(n²·d / 2) multiply-adds, O(n²) memory.
+Eigen::MatrixXd gram_matrix(MatrixRefF x);
+
+// Coordinates of the rows in an n-dimensional space with the same pairwise Euclidean distances
+// as x (an isometry), centred: rows of a Cholesky factor of the Gram matrix (pivoted LDLᵀ when
+// rows repeat). O(n²·d / 2 + n³ / 3) time, O(n²) memory: for n ≤ a few thousand with d ≫ n it
+// lets every distance-based stage run in n instead of d dimensions. The axes are not ordered by
+// variance (use PCA for that).
 RowMatrixF span_coordinates(MatrixRefF x);
 
 // Coordinates, n × (k+1), of the reconstructions inverse_transform(z) = z·components + mean in

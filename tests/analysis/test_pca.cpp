@@ -184,3 +184,60 @@ TEST(Pca, ReconstructionCoordinatesKeepInnerProducts) {
   EXPECT_GT(want.cwiseAbs().maxCoeff(), 1000.0);  // the mean dominates: the check is not vacuous
   EXPECT_THROW(reconstruction_coordinates(m, RowMatrixF::Zero(3, 5)), std::invalid_argument);
 }
+
+namespace lumaflow {
+namespace {
+
+// Byte rows (value / 255), as pixel vectors are.
+RowMatrixF byte_rows(Eigen::Index n, Eigen::Index d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  RowMatrixF x(n, d);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng() % 256) / 255.f;
+  return x;
+}
+
+double max_distance_error(const RowMatrixF& a, const RowMatrixF& b) {
+  double worst = 0;
+  for (Eigen::Index i = 0; i < a.rows(); ++i)
+    for (Eigen::Index j = 0; j < i; ++j) {
+      const double da = (a.row(i).cast<double>() - a.row(j).cast<double>()).norm();
+      const double db = (b.row(i).cast<double>() - b.row(j).cast<double>()).norm();
+      worst = std::max(worst, std::abs(da - db));
+    }
+  return worst;
+}
+
+TEST(GramMatrix, ByteRowsAreMultipliedExactly) {
+  const RowMatrixF x = byte_rows(7, 1000, 3);  // four column blocks, the last one partial
+  const Eigen::MatrixXd g = gram_matrix(x);
+  for (Eigen::Index i = 0; i < 7; ++i)
+    for (Eigen::Index j = 0; j < 7; ++j) {
+      int64_t dot = 0;
+      for (Eigen::Index c = 0; c < x.cols(); ++c) dot += std::lround(x(i, c) * 255.f) * std::lround(x(j, c) * 255.f);
+      EXPECT_EQ(std::llround(g(i, j) * 255.0 * 255.0), dot) << i << "," << j;
+    }
+}
+
+TEST(SpanCoordinates, KeepEveryDistanceInNDimensions) {
+  const RowMatrixF x = byte_rows(60, 2000, 5);
+  const RowMatrixF z = span_coordinates(x);
+  EXPECT_EQ(z.rows(), 60);
+  EXPECT_LE(z.cols(), 60);
+  EXPECT_LT(max_distance_error(x, z), 1e-4);
+  EXPECT_LT(z.colwise().mean().cwiseAbs().maxCoeff(), 1e-4) << "centred";
+}
+
+TEST(SpanCoordinates, RepeatedAndNearlyRepeatedRowsKeepTheirDistances) {
+  RowMatrixF x = byte_rows(40, 3000, 9);
+  x.row(10) = x.row(3);  // a repeated face: the Gram matrix is singular
+  x.row(20) = x.row(3);
+  x.row(30) = x.row(4);
+  x(30, 7) = std::min(1.f, x(30, 7) + 1.f / 255.f);  // a near-duplicate: one byte apart
+  const RowMatrixF z = span_coordinates(x);
+  EXPECT_LT(max_distance_error(x, z), 1e-4);
+  EXPECT_NEAR((z.row(10) - z.row(3)).norm(), 0.0, 1e-4);
+  EXPECT_NEAR((z.row(30) - z.row(4)).norm(), (x.row(30) - x.row(4)).norm(), 1e-4);
+}
+
+}  // namespace
+}  // namespace lumaflow
