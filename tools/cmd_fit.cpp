@@ -82,6 +82,10 @@ int run_fit(FitArgs a) {
   save_model(a.output, m);
   std::cout << "wrote " << a.output << ": " << m.reduced.rows() << " faces of " << m.labels.size()
             << " people, classify space " << classify_space_name(m.space) << ", PCA " << m.reduced.cols() << "\n";
+  if (m.shortlist > 0)
+    std::cout << "classifier: one-vs-one SVM among the " << m.shortlist << " nearest people of each face\n";
+  else
+    std::cout << "classifier: one-vs-one SVM among all " << m.svm.classes().size() << " people\n";
   if (m.open_set_frr > 0)
     std::cout << "open set (cross-validated to " << m.open_set_frr * 100 << " % of known faces unknown): distance "
               << m.open_set_threshold << ", ratio " << m.open_set_ratio
@@ -159,6 +163,11 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
   add_umap_options(*fit, f->opt.umap);
   fit->add_option("--knn", f->opt.knn_k, "Neighbours reported per face")
       ->check(between(1, 1000))
+      ->capture_default_str();
+  fit->add_option("--shortlist", f->opt.shortlist,
+                  "People the SVM votes among per face, nearest first; 0: all; -1: all up to " +
+                      std::to_string(kShortlistFrom) + " people, else " + std::to_string(kShortlistPeople))
+      ->check(between(-1, 100000))
       ->capture_default_str();
   fit->add_option("--open-set-frr", f->opt.open_set_frr,
                   "Share of known faces allowed to be called unknown; both open-set thresholds are "

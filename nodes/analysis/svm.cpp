@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <opencv2/core.hpp>
 #include <opencv2/ml.hpp>
 #include <stdexcept>
@@ -198,6 +199,41 @@ void SvmClassifier::check_ready(int dims) const {
                                 std::to_string(dims_) + "-d");
 }
 
+namespace {
+
+// Index of pair (i, j), i < j, among k classes in row-major upper-triangle order.
+inline size_t pair_index(int i, int j, int k) { return static_cast<size_t>(i * k - i * (i + 1) / 2 + (j - i - 1)); }
+
+}  // namespace
+
+template <class Kernel>
+Prediction SvmClassifier::vote(const std::vector<int>& among, Kernel&& kern, std::vector<double>& f,
+                               std::vector<int>& votes) const {
+  const int k = static_cast<int>(classes_.size());
+  const size_t m = among.size();
+  // f and votes are indexed by position in `among` (m × m margins, oriented towards the row's class).
+  f.assign(m * m, 0.0);
+  votes.assign(m, 0);
+  for (size_t a = 0; a < m; ++a)
+    for (size_t b = a + 1; b < m; ++b) {
+      const PairMachine& pm = pairs_[pair_index(among[a], among[b], k)];
+      double sum = -pm.rho;
+      for (size_t t = 0; t < pm.alpha.size(); ++t) sum += pm.alpha[t] * kern(pm.sv_index[t]);
+      f[a * m + b] = sum;
+      f[b * m + a] = -sum;
+      ++votes[sum > 0 ? a : b];
+    }
+  size_t w = 0;  // first maximum: `among` is ascending, so ties go to the smaller label
+  for (size_t a = 1; a < m; ++a)
+    if (votes[a] > votes[w]) w = a;
+  // Mean two-class softmax of the winner's margins.
+  double conf = 0;
+  for (size_t o = 0; o < m; ++o)
+    if (o != w) conf += 1.0 / (1.0 + std::exp(-2.0 * f[w * m + o]));
+  conf = m > 1 ? conf / static_cast<double>(m - 1) : 1.0;
+  return {classes_[static_cast<size_t>(among[w])], static_cast<float>(std::clamp(conf, 0.0, 1.0))};
+}
+
 void SvmClassifier::predict_block(MatrixRefF xb, Prediction* out) const {
   const Eigen::Index nb = xb.rows();
   const int k = static_cast<int>(classes_.size());
@@ -208,41 +244,44 @@ void SvmClassifier::predict_block(MatrixRefF xb, Prediction* out) const {
   const Eigen::Index nsv = sv_.rows();
   // ‖x − s‖² = ‖x‖² + ‖s‖² − 2 x·s: the dot products for the whole block in one GEMM.
   const RowMatrixF dots = xb * sv_.transpose();
-  std::vector<double> kern(static_cast<size_t>(nsv));
-  std::vector<double> f(pairs_.size());
-  std::vector<int> votes(static_cast<size_t>(k));
+  std::vector<double> kern(static_cast<size_t>(nsv)), f;
+  std::vector<int> votes, all(static_cast<size_t>(k));
+  std::iota(all.begin(), all.end(), 0);
   for (Eigen::Index r = 0; r < nb; ++r) {
     const double xn = xb.row(r).cast<double>().squaredNorm();
     for (Eigen::Index s = 0; s < nsv; ++s) {
       const double d2 = std::max(0.0, xn + sv_sq_norms_(s) - 2.0 * static_cast<double>(dots(r, s)));
       kern[static_cast<size_t>(s)] = std::exp(-gamma_ * d2);
     }
-    std::fill(votes.begin(), votes.end(), 0);
-    size_t p = 0;
-    for (int i = 0; i < k; ++i)
-      for (int j = i + 1; j < k; ++j, ++p) {
-        const PairMachine& pm = pairs_[p];
-        double sum = -pm.rho;
-        for (size_t t = 0; t < pm.alpha.size(); ++t) sum += pm.alpha[t] * kern[static_cast<size_t>(pm.sv_index[t])];
-        f[p] = sum;
-        ++votes[static_cast<size_t>(sum > 0 ? i : j)];
-      }
-    int w = 0;  // first maximum: ties go to the smaller label
-    for (int i = 1; i < k; ++i)
-      if (votes[static_cast<size_t>(i)] > votes[static_cast<size_t>(w)]) w = i;
-    // Mean two-class softmax of the winner's margins; index of pair (i, j), i < j, in row-major
-    // upper-triangle order is i·k − i(i+1)/2 + (j − i − 1).
-    double conf = 0;
-    for (int o = 0; o < k; ++o) {
-      if (o == w) continue;
-      const int i = std::min(w, o), j = std::max(w, o);
-      const double fij = f[static_cast<size_t>(i * k - i * (i + 1) / 2 + (j - i - 1))];
-      const double fw = (w == i) ? fij : -fij;
-      conf += 1.0 / (1.0 + std::exp(-2.0 * fw));
-    }
-    conf /= (k - 1);
-    out[r] = {classes_[static_cast<size_t>(w)], static_cast<float>(std::clamp(conf, 0.0, 1.0))};
+    out[r] = vote(
+        all, [&](int32_t s) { return kern[static_cast<size_t>(s)]; }, f, votes);
   }
+}
+
+Prediction SvmClassifier::predict_among(const float* row, int dims, std::vector<int> candidates) const {
+  check_ready(dims);
+  if (row == nullptr) throw std::invalid_argument("SvmClassifier::predict_among: null row");
+  const int k = static_cast<int>(classes_.size());
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  if (candidates.empty() || candidates.front() < 0 || candidates.back() >= k)
+    throw std::invalid_argument("SvmClassifier::predict_among: candidates must be class indices in [0, " +
+                                std::to_string(k) + ")");
+  if (k == 1) return {classes_[0], 1.f};
+  // Only the candidates' support vectors: their kernel values on first use.
+  const Eigen::Map<const Eigen::RowVectorXf> x(row, dims);
+  const double xn = x.cast<double>().squaredNorm();
+  std::vector<double> kern(static_cast<size_t>(sv_.rows()), -1.0), f;
+  std::vector<int> votes;
+  auto kernel = [&](int32_t s) {
+    double& v = kern[static_cast<size_t>(s)];
+    if (v < 0) {
+      const double d2 = std::max(0.0, xn + sv_sq_norms_(s) - 2.0 * static_cast<double>(x.dot(sv_.row(s))));
+      v = std::exp(-gamma_ * d2);
+    }
+    return v;
+  };
+  return vote(candidates, kernel, f, votes);
 }
 
 Prediction SvmClassifier::predict_one(const float* row, int dims) const {

@@ -20,7 +20,8 @@
 // probability (no Platt scaling).
 //
 // Complexity: fit is OpenCV's SMO, roughly O(k² · m² · d) for m samples per class; predicting q
-// rows costs O(q · n_sv · d) (one GEMM) + O(q · k² · n_sv) for the pairwise sums.
+// rows costs O(q · n_sv · d) (one GEMM) + O(q · k² · n_sv) for the pairwise sums. With many
+// classes, predict_among votes among a shortlist only (the model draws it from the nearest people).
 #pragma once
 
 #include <cstdint>
@@ -58,6 +59,13 @@ class SvmClassifier {
   // GEMM, so a row's decision values can differ from predict_one's in the last float bits.
   std::vector<Prediction> predict(MatrixRefF x, int threads = 1) const;
 
+  // The vote among a shortlist of classes only (indices into classes(), any order, at least one):
+  // their pairwise machines and the kernel values of their support vectors, O(m² · sv per pair +
+  // m · sv per class · d) for m candidates instead of O(k² · …). Given every class it decides as
+  // predict_one does (up to the last float bits of the kernel values); the confidence is the mean
+  // over the m − 1 contests among the candidates.
+  Prediction predict_among(const float* row, int dims, std::vector<int> candidates) const;
+
   bool fitted() const { return !classes_.empty(); }
   double gamma() const { return gamma_; }  // the γ actually used (after "scale")
   double C() const { return C_; }
@@ -82,6 +90,10 @@ class SvmClassifier {
   void finish_model();  // derived data (support vector norms)
   // Kernel rows for a block of queries → votes and confidences.
   void predict_block(MatrixRefF xb, Prediction* out) const;
+  // One-vs-one vote among class indices `among` (ascending); kern(s) is K(sv_s, x). f and votes
+  // are scratch space.
+  template <class Kernel>
+  Prediction vote(const std::vector<int>& among, Kernel&& kern, std::vector<double>& f, std::vector<int>& votes) const;
 
   int dims_ = 0;
   double gamma_ = 0;

@@ -77,7 +77,7 @@ std::vector<float> nearest_same_person(MatrixRefF z, const Labels& y) {
 
 // Per-person nearest distances of one reduced row to the training set: (nearest, ratio).
 std::pair<float, float> person_distances(const RowMatrixF& reduced, const Labels& labels, int people, const float* row,
-                                         Eigen::Index skip, Eigen::VectorXf& dist) {
+                                         Eigen::Index skip, Eigen::VectorXf& dist, std::vector<float>* per_person) {
   const Eigen::Map<const Eigen::RowVectorXf> z(row, reduced.cols());
   dist = (reduced.rowwise() - z).rowwise().norm();
   std::vector<float> best(static_cast<size_t>(people), std::numeric_limits<float>::infinity());
@@ -86,9 +86,27 @@ std::pair<float, float> person_distances(const RowMatrixF& reduced, const Labels
     float& b = best[static_cast<size_t>(labels[static_cast<size_t>(j)])];
     b = std::min(b, dist(j));
   }
+  if (per_person) *per_person = best;
   std::partial_sort(best.begin(), best.begin() + 2, best.end());
   const float ratio = best[1] > 0 && std::isfinite(best[1]) ? best[0] / best[1] : 1.0f;
   return {best[0], ratio};
+}
+
+// The SVM's class indices of the `m` people nearest to a face (by their nearest training face),
+// ties to the smaller label.
+std::vector<int> nearest_people(const std::vector<float>& per_person, const std::vector<int>& classes, int m) {
+  std::vector<int> order;
+  for (int c : classes) order.push_back(c);  // labels the SVM knows, ascending
+  m = std::min<int>(m, static_cast<int>(order.size()));
+  std::partial_sort(order.begin(), order.begin() + m, order.end(), [&](int a, int b) {
+    const float da = per_person[static_cast<size_t>(a)], db = per_person[static_cast<size_t>(b)];
+    return da < db || (da == db && a < b);
+  });
+  std::vector<int> out;
+  for (int j = 0; j < m; ++j)
+    out.push_back(static_cast<int>(std::lower_bound(classes.begin(), classes.end(), order[static_cast<size_t>(j)]) -
+                                   classes.begin()));
+  return out;
 }
 
 // The distance that best separates same-person from different-person pairs of training faces:
@@ -199,6 +217,9 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
                             : opt.space == ClassifySpace::umap2 ? m.umap2.embedding
                                                                 : m.umapn->embedding;
   m.svm.fit(space, y, opt.svm);
+  const int people = static_cast<int>(m.svm.classes().size());
+  m.shortlist = opt.shortlist >= 0 ? opt.shortlist : people > kShortlistFrom ? kShortlistPeople : 0;
+  if (m.shortlist >= people) m.shortlist = 0;
 
   const std::vector<float> same = nearest_same_person(m.reduced, y);
   if (opt.open_set == OpenSetRule::pairs) {
@@ -312,10 +333,15 @@ std::vector<Classification> classify(const FittedModel& m, MatrixRefF raw, int t
   nn.indices.resize(nq, k);
   nn.distances.resize(nq, k);
   std::vector<float> ratio(static_cast<size_t>(nq));
+  std::vector<std::vector<int>> shortlist(static_cast<size_t>(nq));
+  const std::vector<int> classes = m.svm.classes();
   parallel_for(nq, threads, [&](std::ptrdiff_t i) {
     Eigen::VectorXf dist;
+    std::vector<float> per_person;
     const RowMatrixF row = z.row(i);
-    ratio[static_cast<size_t>(i)] = person_distances(m.reduced, m.train_labels, people, row.data(), -1, dist).second;
+    ratio[static_cast<size_t>(i)] =
+        person_distances(m.reduced, m.train_labels, people, row.data(), -1, dist, &per_person).second;
+    if (m.shortlist > 0) shortlist[static_cast<size_t>(i)] = nearest_people(per_person, classes, m.shortlist);
     std::vector<int32_t> idx(static_cast<size_t>(dist.size()));
     std::iota(idx.begin(), idx.end(), 0);
     std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
@@ -331,7 +357,10 @@ std::vector<Classification> classify(const FittedModel& m, MatrixRefF raw, int t
   const RowMatrixF& space = m.space == ClassifySpace::pca ? z : m.space == ClassifySpace::umap2 ? place : placen;
   for (Eigen::Index i = 0; i < nq; ++i) {
     Classification& c = out[static_cast<size_t>(i)];
-    const Prediction p = m.svm.predict_one(space.row(i).data(), static_cast<int>(space.cols()));
+    const float* at = space.row(i).data();
+    const int dims = static_cast<int>(space.cols());
+    const Prediction p = m.shortlist > 0 ? m.svm.predict_among(at, dims, shortlist[static_cast<size_t>(i)])
+                                         : m.svm.predict_one(at, dims);
     c.label = p.label;
     c.confidence = p.confidence;
     c.nearest = nn.distances(i, 0);
@@ -450,7 +479,8 @@ std::string value_problem(const FittedModel& m) {
   if (!finite_nonneg(m.open_set_threshold) || !finite_nonneg(m.open_set_ratio) || !finite_nonneg(m.unknown_eps) ||
       !finite_nonneg(m.dbscan_eps) || !(m.open_set_percentile >= 0 && m.open_set_percentile <= 100) ||
       !(m.open_set_frr >= 0 && m.open_set_frr <= 0.5f) || !(m.open_set_cv_frr >= -1 && m.open_set_cv_frr <= 1) ||
-      !(m.heldout_accuracy >= -1 && m.heldout_accuracy <= 1) || m.min_faces < 1)
+      !(m.heldout_accuracy >= -1 && m.heldout_accuracy <= 1) || m.min_faces < 1 || m.shortlist < 0 ||
+      m.shortlist > static_cast<int>(m.labels.size()))
     return "open-set or clustering parameters out of range";
   if (!m.dbscan_labels.empty() && static_cast<Eigen::Index>(m.dbscan_labels.size()) != n)
     return "training cluster labels disagree with the training set";
@@ -515,6 +545,7 @@ void save_model(const std::filesystem::path& path, const FittedModel& m) {
   mb.add_open_set_ratio(m.open_set_ratio);
   mb.add_open_set_frr(m.open_set_frr);
   mb.add_open_set_cv_frr(m.open_set_cv_frr);
+  mb.add_svm_shortlist(m.shortlist);
   b.Finish(mb.Finish(), fb::ModelIdentifier());
 
   std::vector<uint8_t> file;
@@ -597,6 +628,7 @@ FittedModel load_model(const std::filesystem::path& path) {
   m.open_set_ratio = f->open_set_ratio();
   m.open_set_frr = f->open_set_frr();
   m.open_set_cv_frr = f->open_set_cv_frr();
+  m.shortlist = f->svm_shortlist();
   // Cross-checks the Verifier cannot make.
   const Eigen::Index n = m.reduced.rows(), k = m.reduced.cols();
   // Before vector_dims(), which squares it (fuzz_model: 1073741832² overflowed int).

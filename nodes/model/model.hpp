@@ -6,6 +6,8 @@
 //   UMAP 2-D on the reduced vectors (placing and drawing) [+ UMAP N-D when classifying there]
 //   RBF SVM in the classify space (pca | umap2 | umapN); kNN (exact, k = knn_k) in the reduced
 //   space for the reported neighbours and the open-set test.
+// Many people: past kShortlistFrom people the SVM votes among the nearest people only (a
+// shortlist drawn from the kNN distances), so its cost stops growing with people².
 // Open set: a face is unknown when it is farther than a threshold from every training face, or
 // when it sits nearly as close to a second person as to the nearest (nearest-person /
 // second-person distance ratio). See OpenSetRule for how the thresholds are calibrated.
@@ -37,6 +39,11 @@ struct ModelError : std::runtime_error {
 
 enum class ClassifySpace { pca, umap2, umapN };
 
+// The one-vs-one SVM's cost per face grows with people²; past this many people fit makes it vote
+// among the kShortlistPeople nearest people only (measured at 1,000 people: README, "Many people").
+inline constexpr int kShortlistFrom = 64;
+inline constexpr int kShortlistPeople = 16;
+
 // How the open-set thresholds are calibrated on the training faces:
 //  cv:    both thresholds by stratified cross-validation to a stated false-reject rate of known
 //         faces (nodes/model/calibrate; default 2 %) — for pixel vectors, whose distances mean
@@ -58,6 +65,10 @@ struct ModelOptions {
   ClassifySpace space = ClassifySpace::pca;
   SvmOptions svm;              // C 1, gamma "scale" (computed in the classify space)
   int knn_k = 5;               // neighbours reported per face
+  int shortlist = -1;          // people the SVM votes among per face, the nearest first (nearest
+                               // training face per person); 0: every person (one-vs-one over all
+                               // pairs, people²/2 decisions); −1: by size — all up to
+                               // kShortlistFrom people, kShortlistPeople past that
   float open_set_frr = 0.02f;  // known faces allowed to be called unknown (cross-validated)
   int open_set_folds = 5;      // folds of that cross-validation
   OpenSetRule open_set = OpenSetRule::cv;
@@ -80,6 +91,7 @@ struct FittedModel {
   std::optional<UmapModel> umapn;
   ClassifySpace space = ClassifySpace::pca;
   SvmClassifier svm;
+  int shortlist = 0;  // people the SVM votes among per face (0: all)
   int knn_k = 5;
   float open_set_threshold = 0;   // nearest-face distance above this -> unknown
   float open_set_ratio = 1;       // nearest/second-person distance ratio above this -> unknown

@@ -245,6 +245,47 @@ TEST(Svm, ConcurrentPredictEqualsSerial) {
   for (size_t i = 0; i < serial.size(); ++i) EXPECT_EQ(two[i].confidence, serial[i].confidence);
 }
 
+TEST(Svm, VotingAmongEveryClassEqualsTheFullVote) {
+  const auto train = make_blobs(kCentres, {9, 4, 6, 1}, 20, 1.5f, 31);
+  const auto test = make_blobs(kCentres, {0, 0, 0, 0}, 40, 2.5f, 32);
+  SvmClassifier svm;
+  svm.fit(train.x, train.y);
+  for (Eigen::Index r = 0; r < test.x.rows(); ++r) {
+    const Prediction full = svm.predict_one(test.x.row(r).data(), 3);
+    const Prediction among = svm.predict_among(test.x.row(r).data(), 3, {3, 1, 0, 2});  // any order
+    EXPECT_EQ(among.label, full.label) << r;
+    EXPECT_NEAR(among.confidence, full.confidence, 1e-5) << r;
+  }
+}
+
+TEST(Svm, VotingAmongAShortlistAnswersOneOfItAndMatchesATwoClassModel) {
+  const auto train = make_blobs(kCentres, {0, 1, 2, 3}, 25, 0.8f, 33);
+  const auto test = make_blobs(kCentres, {0, 1, 2, 3}, 10, 0.8f, 34);
+  SvmClassifier svm;
+  svm.fit(train.x, train.y);
+  int agree = 0;
+  for (Eigen::Index r = 0; r < test.x.rows(); ++r) {
+    const float* row = test.x.row(r).data();
+    const Prediction p = svm.predict_among(row, 3, {1, 2});
+    EXPECT_TRUE(p.label == 1 || p.label == 2) << r;
+    // A two-class vote is the sign of that pair's own machine; the full vote agrees with it where
+    // the full winner is one of the two.
+    const int full = svm.predict(row, 3);
+    if (full == 1 || full == 2)
+      agree += p.label == full;
+    else
+      ++agree;
+  }
+  EXPECT_EQ(agree, test.x.rows());
+  // One candidate: it wins with confidence 1.
+  const Prediction one = svm.predict_among(test.x.row(0).data(), 3, {2});
+  EXPECT_EQ(one.label, 2);
+  EXPECT_FLOAT_EQ(one.confidence, 1.f);
+  EXPECT_THROW(svm.predict_among(test.x.row(0).data(), 3, {}), std::invalid_argument);
+  EXPECT_THROW(svm.predict_among(test.x.row(0).data(), 3, {4}), std::invalid_argument);
+  EXPECT_THROW(svm.predict_among(test.x.row(0).data(), 2, {0, 1}), std::invalid_argument);
+}
+
 TEST(Svm, RejectsBadInput) {
   RowMatrixF x(3, 2);
   x << 0, 1, 2, 3, 4, 5;

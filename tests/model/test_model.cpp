@@ -109,6 +109,50 @@ TEST(Model, SaveLoadRoundTripGivesIdenticalAnswers) {
   test::expect_same_classifications(classify(m, x, 1), classify(back, x, 1));
 }
 
+TEST(Model, ManyPeopleVoteAmongAShortlistChosenByFitAndSaved) {
+  test::TempDir dir;
+  RowMatrixF x;
+  Labels y;
+  blobs(kShortlistFrom + 6, 4, 49, 7, x, y);
+  const Split split = stratified_holdout(y, 1, 42);
+  RowMatrixF train(static_cast<Eigen::Index>(split.train.size()), x.cols()),
+      test(static_cast<Eigen::Index>(split.test.size()), x.cols());
+  Labels ytrain, ytest;
+  for (size_t i = 0; i < split.train.size(); ++i) {
+    train.row(static_cast<Eigen::Index>(i)) = x.row(split.train[i]);
+    ytrain.push_back(y[static_cast<size_t>(split.train[i])]);
+  }
+  for (size_t i = 0; i < split.test.size(); ++i) {
+    test.row(static_cast<Eigen::Index>(i)) = x.row(split.test[i]);
+    ytest.push_back(y[static_cast<size_t>(split.test[i])]);
+  }
+  ModelOptions o = small_options();
+  FittedModel m = fit_model(train, ytrain, o);
+  EXPECT_EQ(m.shortlist, kShortlistPeople);  // past kShortlistFrom people, by size
+  o.shortlist = 0;
+  const FittedModel all = fit_model(train, ytrain, o);
+  EXPECT_EQ(all.shortlist, 0);
+  const auto a = classify(m, test, 2), b = classify(all, test, 2);
+  int right_short = 0, right_all = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    right_short += a[i].label == ytest[i];
+    right_all += b[i].label == ytest[i];
+    EXPECT_EQ(a[i].nearest, b[i].nearest);  // only the vote differs
+  }
+  EXPECT_GE(right_all, static_cast<int>(0.9 * static_cast<double>(a.size())));
+  EXPECT_GE(right_short, right_all - 1);
+  // The shortlist travels with the model.
+  m.labels.assign(kShortlistFrom + 6, "p");
+  m.prep.image_size = 7;  // 49-d vectors
+  save_model(dir / "many.model", m);
+  const FittedModel back = load_model(dir / "many.model");
+  EXPECT_EQ(back.shortlist, kShortlistPeople);
+  test::expect_same_classifications(a, classify(back, test, 2));
+  // Small sets keep the full vote.
+  blobs(5, 6, 49, 8, x, y);
+  EXPECT_EQ(fit_model(x, y, small_options()).shortlist, 0);
+}
+
 TEST(Model, DamagedModelFilesAreRefused) {
   test::TempDir dir;
   RowMatrixF x;
