@@ -5,6 +5,7 @@
 #include <map>
 
 #include "nodes/measure/heldout.hpp"
+#include "nodes/model/calibrate.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
@@ -19,14 +20,22 @@ struct FitArgs {
   ModelOptions opt;
   std::string space = "auto";
   int holdout = 0;
-  int pca = 0;  // 0: the embedding's default (100 for pixels, no reduction for learned vectors)
+  int pca = 0;                    // 0: the embedding's default (100 for pixels, no reduction for learned vectors)
+  std::string open_set = "auto";  // auto: cv for pixels, pairs for learned descriptors
 };
 
 int run_fit(FitArgs a) {
   EmbeddingStore store = load_input(a.input, a.flags);
   a.opt.threads = a.flags.threads;
   a.opt.pca_components = a.pca > 0 ? a.pca : store.learned() ? 0 : 100;
-  a.opt.open_set = store.learned() ? OpenSetRule::pairs : OpenSetRule::cv;
+  // auto: cross-validation wherever the set can estimate the stated rate; a learned descriptor's
+  // distances also mean something across sets, so a small learned set falls back to the pair
+  // rule (pixel distances do not: a small pixel set is still cross-validated, coarsely).
+  const bool small = !cv_can_calibrate(store.size(), a.opt.open_set_frr);
+  a.opt.open_set = a.open_set == "cv"         ? OpenSetRule::cv
+                   : a.open_set == "pairs"    ? OpenSetRule::pairs
+                   : store.learned() && small ? OpenSetRule::pairs
+                                              : OpenSetRule::cv;
   if (store.learned()) {
     // Grey training faces: the chips of new (colour) frames are made grey as well.
     EmbedOptions e = EmbedOptions::from(store.header().prep);
@@ -92,6 +101,10 @@ int run_fit(FitArgs a) {
               << "; measured on the folds: " << m.open_set_cv_frr * 100 << " % of known faces unknown\n";
   else
     std::cout << "open set (equal error of same/different-person training pairs): distance " << m.open_set_threshold
+              << (a.open_set == "auto"
+                      ? " (" + std::to_string(m.reduced.rows()) + " faces: too few to cross-validate a " +
+                            std::to_string(a.opt.open_set_frr * 100).substr(0, 4) + " % rate)"
+                      : std::string())
               << "\n";
   return 0;
 }
@@ -168,6 +181,12 @@ void register_fit_commands(CLI::App& app, Registry& reg) {
                   "People the SVM votes among per face, nearest first; 0: all; -1: all up to " +
                       std::to_string(kShortlistFrom) + " people, else " + std::to_string(kShortlistPeople))
       ->check(between(-1, 100000))
+      ->capture_default_str();
+  fit->add_option("--open-set", f->open_set,
+                  "How unknown is calibrated: cv (both thresholds cross-validated to --open-set-frr), "
+                  "pairs (equal error of same/different-person training pairs), auto (cv; pairs for a "
+                  "learned descriptor fitted on fewer than 5/frr faces)")
+      ->check(CLI::IsMember({"auto", "cv", "pairs"}))
       ->capture_default_str();
   fit->add_option("--open-set-frr", f->opt.open_set_frr,
                   "Share of known faces allowed to be called unknown; both open-set thresholds are "

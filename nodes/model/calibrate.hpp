@@ -50,4 +50,14 @@ using FitReduction = std::function<PcaModel(MatrixRefF train)>;
 OpenSetCalibration calibrate_open_set(MatrixRefF x, const Labels& y, const PcaModel& full, bool whiten,
                                       const FitReduction& refit, const CalibrationOptions& opt);
 
+// The fewest known faces the cross-validation must expect to reject (faces × frr) for its
+// (1 − frr/2) quantiles to be estimates rather than the few largest scores (a rule of thumb for
+// empirical tail quantiles, not fitted to any data set).
+inline constexpr double kMinExpectedRejects = 5.0;
+
+// Whether `faces` training faces can be calibrated by cross-validation at `frr`.
+inline bool cv_can_calibrate(size_t faces, float frr) {
+  return static_cast<double>(faces) * frr >= kMinExpectedRejects;
+}
+
 }  // namespace lumaflow

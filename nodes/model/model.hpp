@@ -46,12 +46,15 @@ inline constexpr int kShortlistPeople = 16;
 
 // How the open-set thresholds are calibrated on the training faces:
 //  cv:    both thresholds by stratified cross-validation to a stated false-reject rate of known
-//         faces (nodes/model/calibrate; default 2 %) — for pixel vectors, whose distances mean
-//         nothing absolute;
+//         faces (nodes/model/calibrate; default 2 %) — the calibration, for pixels and learned
+//         descriptors alike wherever the set is large enough to estimate that rate
+//         (cv_can_calibrate);
 //  pairs: the distance that best separates same-person from different-person training pairs
-//         (equal error of the two rates), no ratio test — for metric-learned descriptors, whose
-//         distances are meaningful across capture conditions that training crops do not show
-//         (measured: cv at 2 % names 18 of the 22 tvshow-frames cast faces, pairs 22 of 22).
+//         (equal error of the two rates), no ratio test — for a learned descriptor fitted on a
+//         set too small for cv, whose distances mean something across capture conditions that
+//         its few training crops do not show (tvshow, 39 faces: cv names 18 of the 22
+//         tvshow-frames cast faces, pairs 22; orl s1–s36, 287 faces: cv rejects 100 % of the
+//         strangers, pairs 75 %).
 enum class OpenSetRule { cv, pairs };
 ClassifySpace parse_classify_space(const std::string& s);  // pca | umap2 | umapN
 const char* classify_space_name(ClassifySpace s);
