@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # What --serve costs `watch`: 20 generated 128-px faces a second arrive in a watched folder for
 # DURATION seconds (default 60), watched plain, with --serve and 1 page, and with --serve and 10
-# pages (curl -N /events clients reading every event), RUNS times each (default 3). Prints, per
-# run, the per-face answer latency ("ms" of the answer lines: file settled -> line written) p50 /
-# p99 / max, and watch's RSS at the first and last sample and its peak (sampled each second),
-# then a markdown table.
+# pages (curl -N /events clients reading every event), RUNS times each (default 3), the three
+# set-ups interleaved (plain, 1 page, 10 pages, plain, ...) so that a change in the machine's load
+# falls on all of them alike. Prints, per run, the per-face answer latency ("ms" of the answer
+# lines: file settled -> line written) p50 / p99 / max, and watch's RSS (sampled each second) after
+# 1 s, after 30 s (the live state's ring of 500 lines is full by then) and at the end, and its
+# peak; then a markdown table.
 #   bench/live_serve.sh [BUILD_DIR]     (DURATION=60 RUNS=3 RATE=20 THREADS=2)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -58,17 +60,22 @@ def run(pages, k):
     q = lambda x: ms[min(len(ms) - 1, int(x * len(ms)))]
     shutil.rmtree(d)
     return dict(files=i, faces=len(ms), p50=q(0.5), p99=q(0.99), max=ms[-1], rss0=rss[1] / 1024,
+                rss30=rss[min(len(rss) - 1, 30)] / 1024,
                 rss1=rss[-1] / 1024, rssmax=max(rss) / 1024)
 
 rows = []
-for pages, name in ((-1, "watch"), (1, "watch --serve, 1 page"), (10, "watch --serve, 10 pages")):
-    for k in range(runs):
+setups = ((-1, "watch"), (1, "watch --serve, 1 page"), (10, "watch --serve, 10 pages"))
+for k in range(runs):
+    for pages, name in setups:
         r = run(pages, k)
         rows.append((name, k + 1, r))
         print(f"{name} run {k + 1}: {r['files']} files, {r['faces']} faces; ms p50 {r['p50']:.2f} p99 {r['p99']:.2f} "
-              f"max {r['max']:.1f}; RSS MB {r['rss0']:.1f} -> {r['rss1']:.1f} (peak {r['rssmax']:.1f})", flush=True)
-print(f"\n| {rate:g} faces/s for {duration:g} s | run | p50 ms | p99 ms | max ms | RSS MB after 1 s → end (peak) |")
+              f"max {r['max']:.1f}; RSS MB {r['rss0']:.1f} / {r['rss30']:.1f} / {r['rss1']:.1f} (peak {r['rssmax']:.1f})",
+              flush=True)
+rows.sort(key=lambda row: [name for _, name in setups].index(row[0]))
+print(f"\n| {rate:g} faces/s for {duration:g} s | run | p50 ms | p99 ms | max ms | RSS MB after 1 s / 30 s / end (peak) |")
 print("|---|---|---|---|---|---|")
 for name, k, r in rows:
-    print(f"| {name} | {k} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | {r['rss0']:.1f} → {r['rss1']:.1f} ({r['rssmax']:.1f}) |")
+    print(f"| {name} | {k} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | "
+          f"{r['rss0']:.1f} / {r['rss30']:.1f} / {r['rss1']:.1f} ({r['rssmax']:.1f}) |")
 PY

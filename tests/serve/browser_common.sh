@@ -1,6 +1,7 @@
 # Shared by the browser and metrics tests (sourced): skip or fail rules, a fitted model, a watch
 # with --serve on a free port.
 #   need CMD WHAT: without CMD, exit 77 (ctest SKIP) outside CI, 1 when CI=true.
+#   need_browser: node and chromium (tools/browser/cdp.js finds it), else as need.
 #   make_model W SANITIZED: sets MODEL and FRAMES (tvshow fitted with --faces align and the
 #     tvshow-frames when $LUMAFLOW_DATA has them and the build is not sanitized, else generated
 #     faces, 5 people).
@@ -12,11 +13,17 @@ need() {
   fi
 }
 
+need_browser() {
+  need "command -v node" "node"
+  need "node -e 'process.exit(require(\"$ROOT/tools/browser/cdp.js\").findChromium() ? 0 : 1)'" "chromium"
+}
+
 make_model() {
   local w="$1" sanitized="$2" data="${LUMAFLOW_DATA:-$ROOT/../shared/data}"
   MODEL="$w/faces.model"
   if [ "$sanitized" != 1 ] && [ -d "$data/tvshow" ] && [ -d "$data/tvshow-frames" ]; then
-    "$LF" fit "$data/tvshow" --faces align -o "$MODEL" >/dev/null
+    # shellcheck disable=SC2086  # FIT_ARGS: e.g. "--embedding resnet --faces align" for the README's picture
+    "$LF" fit "$data/tvshow" ${FIT_ARGS:---faces align} -o "$MODEL" >/dev/null
     FRAMES=("$data"/tvshow-frames/*.jpg)
   else
     "$LF" synth "$w/synth" --identities 5 --per 6 --size 96 --seed 7 >/dev/null

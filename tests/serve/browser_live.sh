@@ -6,8 +6,7 @@ set -euo pipefail
 LF="$1" OUT="$2" SANITIZED="${3:-0}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$ROOT/tests/serve/browser_common.sh"
-need "command -v node" "node"
-need "node -e 'process.exit(require(\"$ROOT/tools/browser/cdp.js\").findChromium() ? 0 : 1)'" "chromium"
+need_browser
 W="$(mktemp -d)"
 trap '[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 mkdir -p "$OUT" "$W/in"

@@ -7,8 +7,7 @@ set -euo pipefail
 LF="$1" OUT="$2" SANITIZED="${3:-0}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$ROOT/tests/serve/browser_common.sh"
-need "command -v node" "node"
-need "node -e 'process.exit(require(\"$ROOT/tools/browser/cdp.js\").findChromium() ? 0 : 1)'" "chromium"
+need_browser
 WEB="${LUMAFLOW_WEB:-$ROOT/web}"
 need "test -f '$WEB/echarts.min.js'" "report.html's plotting library ($WEB/echarts.min.js; tools/fetch_web.sh)"
 W="$(mktemp -d)"
