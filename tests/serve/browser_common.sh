@@ -4,7 +4,7 @@
 #   need_browser: node and chromium (tools/browser/cdp.js finds it), else as need.
 #   make_model W SANITIZED: sets MODEL and FRAMES (tvshow fitted with --faces align and the
 #     tvshow-frames when $LUMAFLOW_DATA has them and the build is not sanitized, else generated
-#     faces, 5 people).
+#     faces, 5 people, 32-px vectors: seconds under the sanitizer).
 #   start_watch MODEL IN ANSWERS ERR: sets WATCH_PID and URL.
 need() {
   if ! eval "$1" >/dev/null 2>&1; then
@@ -26,8 +26,8 @@ make_model() {
     "$LF" fit "$data/tvshow" ${FIT_ARGS:---faces align} -o "$MODEL" >/dev/null
     FRAMES=("$data"/tvshow-frames/*.jpg)
   else
-    "$LF" synth "$w/synth" --identities 5 --per 6 --size 96 --seed 7 >/dev/null
-    "$LF" fit "$w/synth" -o "$MODEL" >/dev/null
+    "$LF" synth "$w/synth" --identities 5 --per 6 --size 64 --seed 7 >/dev/null
+    "$LF" fit "$w/synth" --size 32 -o "$MODEL" >/dev/null
     FRAMES=()
     for p in "$w"/synth/*/; do FRAMES+=("$(ls "$p"* | head -1)"); done
   fi

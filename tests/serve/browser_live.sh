@@ -12,6 +12,6 @@ trap '[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null; wait 2>/dev/null
 mkdir -p "$OUT" "$W/in"
 make_model "$W" "$SANITIZED"
 start_watch "$MODEL" "$W/in" "$W/answers.jsonl" "$W/err"
-INTERVAL="${INTERVAL_MS:-1200}"
+INTERVAL="${INTERVAL_MS:-$([ "$SANITIZED" = 1 ] && echo 500 || echo 1200)}"
 node "$ROOT/tests/serve/browser_live.js" "$URL" "$W/in" "$W/answers.jsonl" "$OUT" 1000 "$INTERVAL" "${FRAMES[@]}"
 kill -TERM "$WATCH_PID"; wait "$WATCH_PID"; WATCH_PID=""
