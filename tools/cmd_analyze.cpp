@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "flow/analysis.hpp"
+#include "nodes/serve/report.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
@@ -17,6 +18,7 @@ struct AnalyzeArgs {
   bool no_dbscan = false, no_sweep = false, no_umap = false, no_tsne = false, no_svm = false, no_heldout = false,
        no_charts = false, no_atlas = false, no_normalize = false;
   int chart_size = 0;
+  std::string web;  // --web DIR: where the report's plotting library is
 };
 
 // Some stage failed; report.json and every other chart were written (README: exit codes).
@@ -43,7 +45,13 @@ int run_analyze(AnalyzeArgs a) {
   write_text_file(std::filesystem::path(a.output) / "report.json", r.report.dump(2) + "\n");
   if (!r.dbscan_labels_csv.empty())
     write_text_file(std::filesystem::path(a.output) / "dbscan_labels.csv", r.dbscan_labels_csv);
-  std::cout << r.summary << "report and charts: " << a.output << "/ (report.json";
+  ReportOptions ro;
+  ro.web_dir = find_web_dir(a.web);
+  ro.max_thumbnails = static_cast<size_t>(std::max(1, o.atlas_max));
+  if (!write_report_html(a.output, store, r, ro))
+    std::cerr << "lumaflow: warning: report.html has no interactive charts: " << (ro.web_dir / kEchartsFile).string()
+              << " not found (tools/setup.sh fetches it; --web DIR or LUMAFLOW_WEB point elsewhere)\n";
+  std::cout << r.summary << "report and charts: " << a.output << "/ (report.json, report.html";
   if (!r.dbscan_labels_csv.empty()) std::cout << ", dbscan_labels.csv";
   for (const auto& c : r.report["charts"]) std::cout << ", " << c.get<std::string>();
   std::cout << ")\n";
@@ -82,6 +90,8 @@ void register_analyze_command(CLI::App& app, Registry& reg) {
       ->capture_default_str();
   add_umap_options(*c, a->opt.umap);
   c->add_option("--seed", a->opt.seed, "Seed of every random choice")->capture_default_str();
+  c->add_option("--web", a->web,
+                "Folder holding echarts.min.js for report.html (default $LUMAFLOW_WEB, else the set-up's web/)");
   c->add_option("--folds", a->opt.folds, "Stratified k-fold count for SVM accuracy")
       ->check(CLI::Range(2, 100))
       ->capture_default_str();

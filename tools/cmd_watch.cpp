@@ -15,11 +15,14 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <tuple>
 
 #include "flow/watch.hpp"
 #include "nodes/image/faces.hpp"
 #include "nodes/model/answer.hpp"
 #include "nodes/model/openset.hpp"
+#include "nodes/serve/live_server.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/commands.hpp"
 
@@ -143,7 +146,35 @@ struct WatchArgs {
   bool existing = false;
   int threads = 0;
   std::string models;
+  std::string serve;  // --serve HOST:PORT
 };
+
+// --serve: the live page's state and server, listening before the first file is watched.
+struct LiveServing {
+  std::unique_ptr<LiveState> state;
+  std::unique_ptr<LiveServer> server;
+};
+
+LiveServing start_serving(const WatchArgs& a) {
+  LiveServing live;
+  if (a.serve.empty()) return live;
+  ServeOptions so;
+  std::tie(so.host, so.port) = parse_serve_address(a.serve);
+  so.roots = {a.dir};
+  if (!a.annotate.empty()) {
+    std::filesystem::create_directories(a.annotate);
+    so.roots.emplace_back(a.annotate);
+  }
+  if (!is_loopback(so.host))
+    std::cerr << "lumaflow: warning: --serve " << a.serve
+              << " is not a loopback address: whoever reaches it with the access token sees every face; the token is "
+                 "in the address below and is printed only once"
+              << std::endl;
+  live.state = std::make_unique<LiveState>(500, !a.store.empty());
+  live.server = std::make_unique<LiveServer>(*live.state, so);
+  std::cerr << "lumaflow: serving the live page at " << live.server->url() << std::endl;
+  return live;
+}
 
 int run_watch_command(const WatchArgs& a) {
   const FittedModel model = load_model(a.model);
@@ -189,11 +220,16 @@ int run_watch_command(const WatchArgs& a) {
   std::cerr << "lumaflow: watching " << a.dir << " (" << watcher.watched_folders() << " folder"
             << (watcher.watched_folders() == 1 ? "" : "s") << ") with " << a.model << "; Ctrl-C to stop" << std::endl;
 
+  const LiveServing live = start_serving(a);
+  const LineSink emit = [&](const std::string& line) {
+    answers.line(line);
+    if (live.state) live.state->add_line(line);
+  };
+
   WatchSummary s;
   try {
-    s = run_watch(
-        watcher, model, opt, tools.get(), tracker.get(), [&](const std::string& line) { answers.line(line); },
-        [](const std::string& msg) { std::cerr << "lumaflow: warning: " << msg << std::endl; });
+    s = run_watch(watcher, model, opt, tools.get(), tracker.get(), emit,
+                  [](const std::string& msg) { std::cerr << "lumaflow: warning: " << msg << std::endl; });
   } catch (const WatchWriteError& e) {
     std::cerr << "lumaflow: error: " << e.what() << "; watch stopped (exit code " << kWriteErrorExit << ")"
               << std::endl;
@@ -245,6 +281,19 @@ void register_watch_commands(CLI::App& app, Registry& reg) {
       "Each answer line is written only once its face is in the store (fsynced). Exit codes: 0 stopped by "
       "SIGINT/SIGTERM, 1 error at start, 4 a write error (store or answer stream, e.g. disk full): the face "
       "that could not be stored gets an error line and the watch stops.");
+  c->add_option("--serve", w->serve,
+                "Serve a live page, JSON and Prometheus /metrics at HOST:PORT (e.g. 127.0.0.1:8080; a non-loopback "
+                "host needs the access token printed at start)");
+  c->callback([w] {
+    if (w->serve.empty()) return;
+    if (w->format == "csv")
+      throw CLI::ValidationError("--serve", "the live page reads JSON answer lines: drop --format csv");
+    try {
+      parse_serve_address(w->serve);
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError("--serve", e.what());
+    }
+  });
   reg.emplace_back(c, [w] { return run_watch_command(*w); });
 
   auto r = std::make_shared<RelabelArgs>();

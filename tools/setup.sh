@@ -7,7 +7,8 @@
 #   tools/setup.sh sanitize   install, build Debug + ASan/UBSan in build-asan/, run the tests there
 #   tools/setup.sh bench      install, build, run the Google Benchmark programs
 #   tools/setup.sh python     install Debian's scikit-learn and umap-learn for bench/compare_python.py
-#   tools/setup.sh models     fetch the face recognition weights only (every mode above does it too)
+#   tools/setup.sh models     fetch the face recognition weights and report.html's plotting library only
+#                             (every mode above does it too)
 #   tools/setup.sh build      install and build only
 #   tools/setup.sh fuzz       install clang, build the libFuzzer harnesses (fuzz/) with ASan + UBSan in
 #                             build-fuzz/, run each on a seed corpus made at run time for FUZZ_SECONDS
@@ -26,6 +27,7 @@ PACKAGES=(
   libtbb-dev libopencv-dev libopencv-contrib-dev opencv-data libeigen3-dev
   libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev libbenchmark-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data libxxhash-dev
+  libcpp-httplib-dev chromium python3-prometheus-client
 )
 PY_PACKAGES=(python3 python3-numpy python3-pil python3-sklearn umap-learn)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
@@ -59,6 +61,8 @@ install_missing "${PACKAGES[@]}"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 # The learned face embedding's weights (npm package, SHA-256 checked; nothing downloads at run time).
 [ "$MODE" = python ] || [ "$MODE" = fuzz ] || "$ROOT/tools/fetch_models.sh" "${LUMAFLOW_MODELS:-$ROOT/models}"
+# report.html's plotting library (npm package echarts, SHA-256 checked; inlined by analyze).
+[ "$MODE" = python ] || [ "$MODE" = fuzz ] || "$ROOT/tools/fetch_web.sh" "${LUMAFLOW_WEB:-$ROOT/web}"
 
 # Builds the fuzz harnesses and runs each for FUZZ_SECONDS on a fresh seed corpus.
 run_fuzzers() {

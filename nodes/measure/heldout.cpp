@@ -1,6 +1,7 @@
 #include "nodes/measure/heldout.hpp"
 
 #include <chrono>
+#include <limits>
 
 #include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/pca.hpp"
@@ -68,10 +69,12 @@ double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t see
 
 namespace {
 
-SpaceScore score(const FittedModel& m, MatrixRefF test, const Labels& ytest, double* seconds) {
+SpaceScore score(const FittedModel& m, MatrixRefF test, const Labels& ytest, double* seconds,
+                 std::vector<Classification>* out = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto res = classify(m, test, 1);
   if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (out) *out = res;
   SpaceScore s;
   const double n = static_cast<double>(ytest.size());
   for (size_t i = 0; i < res.size(); ++i) {
@@ -103,10 +106,24 @@ HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, 
   double secs = 0;
   h.umapn = score(base, xte, yte, nullptr);
   h.umap2 = score(with_space(base, ClassifySpace::umap2, opt.svm), xte, yte, nullptr);
-  h.pca = score(with_space(base, ClassifySpace::pca, opt.svm), xte, yte, &secs);
+  std::vector<Classification> pca_answers;
+  h.pca = score(with_space(base, ClassifySpace::pca, opt.svm), xte, yte, &secs, &pca_answers);
   h.seconds_per_face = h.test ? secs / h.test : 0;
   if (with_raw_1nn) h.raw_1nn = nn1_accuracy(xtr, ytr, xte, yte);
-  h.pca_1nn = nn1_accuracy(base.reduced, ytr, base.reduce(xte), yte);
+  const RowMatrixF rte = base.reduce(xte);
+  h.pca_1nn = nn1_accuracy(base.reduced, ytr, rte, yte);
+  for (size_t i = 0; i < pca_answers.size(); ++i) {
+    const Classification& c = pca_answers[i];
+    if (c.known && c.label == yte[i]) continue;
+    HeldoutMistake m{split.test[i], -1, yte[i], c.label, !c.known};
+    float best = std::numeric_limits<float>::max();
+    for (Eigen::Index j = 0; j < base.reduced.rows(); ++j)
+      if (ytr[static_cast<size_t>(j)] == c.label) {
+        const float d = (base.reduced.row(j) - rte.row(static_cast<Eigen::Index>(i))).squaredNorm();
+        if (d < best) best = d, m.shown_row = split.train[static_cast<size_t>(j)];
+      }
+    if (m.shown_row >= 0) h.mistakes.push_back(m);
+  }
   h.best = "pca";
   double best = h.pca.accuracy;
   if (h.umapn.accuracy > best) h.best = "umapN", best = h.umapn.accuracy;

@@ -31,12 +31,22 @@ struct SpaceScore {
   double unknown_rate = 0;     // known faces reported unknown / test faces
 };
 
+// A test face the pca-space model got wrong (or called unknown), with the training face of the
+// predicted person nearest to it in the model's reduced space (rows of the x given to
+// heldout_scores).
+struct HeldoutMistake {
+  int test_row = 0, shown_row = 0;
+  int truth = 0, predicted = 0;
+  bool unknown = false;
+};
+
 struct HeldoutScores {
   int train = 0, test = 0;
   SpaceScore pca, umap2, umapn;
-  double raw_1nn = -1, pca_1nn = 0;  // raw_1nn −1: not computed
-  std::string best;                  // the classify space with the highest accuracy
-  double seconds_per_face = 0;       // classify() time per test face (pca space)
+  double raw_1nn = -1, pca_1nn = 0;      // raw_1nn −1: not computed
+  std::string best;                      // the classify space with the highest accuracy
+  double seconds_per_face = 0;           // classify() time per test face (pca space)
+  std::vector<HeldoutMistake> mistakes;  // pca space, in test order
 };
 
 // with_raw_1nn: also 1-NN on the raw rows, O(test·train·d) — a minute at 16,000 × 16384-d.

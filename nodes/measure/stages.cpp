@@ -57,6 +57,8 @@ struct State {
   std::optional<PcaModel> pca;  // the reduction, past raw_max
   std::string space_name;
   RowMatrixF umap, tsne;
+  IndexMatrix neighbors;
+  std::vector<FaceMap::Mistake> mistakes;
   Json dbscan, sweep, umap_j, tsne_j, classify_j, heldout_j, charts = Json::array();
   std::mutex charts_mutex;
 };
@@ -275,6 +277,8 @@ class Stages {
 
   // dbscan_labels.csv: each face's cluster (−1 noise) at the prototype's eps, the suggested eps
   // and the sweep's best, in store order — which faces DBSCAN grouped, not only how many.
+  const std::vector<std::pair<std::string, Labels>>& dbscan_labels() const { return dbscan_labels_; }
+
   std::string dbscan_labels_csv() const {
     if (dbscan_labels_.empty()) return {};
     std::ostringstream f;
@@ -301,6 +305,8 @@ class Stages {
       st_.umap = umap_fit(st_.space, u).embedding;
     });
     if (!ok) return;
+    const int k = std::min<int>(opt_.report_neighbors, static_cast<int>(st_.space.rows()) - 1);
+    if (k > 0) timed("report_neighbors", [&] { st_.neighbors = exact_knn(st_.space, k, true, opt_.threads).indices; });
     timed("umap_trustworthiness", [&] {
       st_.umap_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.umap, trust_k_, opt_.threads));
       st_.umap_j["trust_k"] = trust_k_;
@@ -463,6 +469,10 @@ class Stages {
       j["best_space"] = h.best;
       j["classify_ms_per_face"] = round4(h.seconds_per_face * 1e3);
       st_.heldout_j = j;
+      for (const HeldoutMistake& m : h.mistakes)
+        st_.mistakes.push_back({static_cast<size_t>(idx[static_cast<size_t>(m.test_row)]),
+                                static_cast<size_t>(idx[static_cast<size_t>(m.shown_row)]), m.truth, m.predicted,
+                                m.unknown});
     });
   }
 
@@ -543,6 +553,10 @@ AnalysisResult AnalysisStages::result() const {
   const auto t0 = impl_->t0;
   AnalysisResult res;
   res.dbscan_labels_csv = stages.dbscan_labels_csv();
+  res.faces.umap = st.umap;
+  res.faces.neighbors = st.neighbors;
+  res.faces.clusters = stages.dbscan_labels();
+  res.faces.mistakes = st.mistakes;
   Json& r = res.report;
   r["vectors"] = {{"count", store.size()},
                   {"dims", store.dims()},

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "nodes/analysis/dbscan.hpp"
+#include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/svm.hpp"
 #include "nodes/analysis/tsne.hpp"
 #include "nodes/analysis/umap.hpp"
@@ -41,9 +42,24 @@ struct AnalysisOptions {
   int atlas_max = 3000;      // faces drawn in the atlas (evenly sampled)
   uint64_t seed = 42;
   int threads = 0;
-  std::string fail_stage;  // tests: the timed stage of this name throws (fault injection), e.g. "umap"
+  std::string fail_stage;    // tests: the timed stage of this name throws (fault injection), e.g. "umap"
+  int report_neighbors = 5;  // nearest neighbours per face in the face map (report.html); 0: none
   bool run_dbscan = true, run_sweep = true, run_umap = true, run_tsne = true, run_svm = true, run_heldout = true,
        run_charts = true, run_atlas = true;
+};
+
+// Per face, what report.html draws (store order): its 2-D UMAP place, its nearest neighbours in
+// the analysis space, its DBSCAN clusters, and the held-out mistakes (store indices).
+struct FaceMap {
+  RowMatrixF umap;        // n × 2; empty without UMAP
+  IndexMatrix neighbors;  // n × k, nearest first, itself excluded; empty when not computed
+  std::vector<std::pair<std::string, Labels>> clusters;  // "prototype", "suggested", "best" eps
+  struct Mistake {
+    size_t face = 0, shown = 0;  // the test face; the predicted person's training face nearest to it
+    int truth = 0, predicted = 0;
+    bool unknown = false;
+  };
+  std::vector<Mistake> mistakes;
 };
 
 struct AnalysisResult {
@@ -53,6 +69,7 @@ struct AnalysisResult {
   // A stage threw: report["stages"][name] = {"error": message}; every other stage and chart still
   // ran. Stages skipped for the data (too few faces or people) are {"skipped": reason}.
   bool partial = false;
+  FaceMap faces;
 };
 
 class AnalysisStages {
