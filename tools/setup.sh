@@ -26,6 +26,7 @@ PACKAGES=(
   libtbb-dev libopencv-dev libopencv-contrib-dev opencv-data libeigen3-dev
   libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev libbenchmark-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data libxxhash-dev
+  redis-server libhiredis-dev
 )
 PY_PACKAGES=(python3 python3-numpy python3-pil python3-sklearn umap-learn)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
