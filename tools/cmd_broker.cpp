@@ -197,27 +197,15 @@ int run_collect(const CollectArgs& a) {
   Connection conn(connect_options(a.redis, "collect:" + a.store, signals));
   claim_model(conn, model_key(a.redis.stream, a.redis.group), model_hash(a.model), "collect");
 
-  int out_fd = STDOUT_FILENO;
-  std::string out_name = "standard output";
-  if (!a.out.empty()) {
-    out_fd = ::open(a.out.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (out_fd < 0) throw std::runtime_error(a.out + ": cannot open: " + std::strerror(errno));
-    out_name = a.out;
-  }
-  struct CloseOut {
-    int fd;
-    ~CloseOut() {
-      if (fd != STDOUT_FILENO) ::close(fd);
-    }
-  } close_out{out_fd};
-  AnswerStream answers(out_fd, out_name);
+  AnswerOutput out(a.out);
+  AnswerStream answers(out.fd(), out.name());
   CollectOptions co;
   co.results = a.redis.results;
   co.store = a.store;
   co.format = a.format == "csv" ? AnswerFormat::csv : AnswerFormat::json;
   co.trim = !a.no_trim;
   co.stop = [&signals] { return signals.stop_requested(); };
-  if (co.format == AnswerFormat::csv && (out_fd == STDOUT_FILENO || answers.empty())) answers.line(answer_csv_header());
+  if (co.format == AnswerFormat::csv && (out.is_stdout() || answers.empty())) answers.line(answer_csv_header());
   Collector collector(
       conn, model, co, tracker.get(), [&](const std::string& line) { answers.line(line); }, warn_line);
   std::cerr << "lumaflow: collecting " << conn.url().display() << " " << a.redis.results << " into " << a.store

@@ -58,26 +58,13 @@ int run_watch_command(const WatchArgs& a) {
   opt.annotate = a.annotate;
   opt.format = a.format == "csv" ? AnswerFormat::csv : AnswerFormat::json;
 
-  int out_fd = STDOUT_FILENO;
-  std::string out_name = "standard output";
-  if (!a.out.empty()) {
-    out_fd = ::open(a.out.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (out_fd < 0) throw std::runtime_error(a.out + ": cannot open: " + std::strerror(errno));
-    out_name = a.out;
-  }
-  struct CloseOut {
-    int fd;
-    ~CloseOut() {
-      if (fd != STDOUT_FILENO) ::close(fd);
-    }
-  } close_out{out_fd};
+  AnswerOutput out(a.out);
 
   StopSignals signals;
   FolderWatcher watcher(a.dir, WatcherOptions{a.existing});
   watcher.add_stop_fd(signals.read_fd());
-  AnswerStream answers(out_fd, out_name);
-  if (opt.format == AnswerFormat::csv && (out_fd == STDOUT_FILENO || answers.empty()))
-    answers.line(answer_csv_header());
+  AnswerStream answers(out.fd(), out.name());
+  if (opt.format == AnswerFormat::csv && (out.is_stdout() || answers.empty())) answers.line(answer_csv_header());
   std::cerr << "lumaflow: watching " << a.dir << " (" << watcher.watched_folders() << " folder"
             << (watcher.watched_folders() == 1 ? "" : "s") << ") with " << a.model << "; Ctrl-C to stop" << std::endl;
 

@@ -6,6 +6,7 @@
 //  - AnswerStream: answer lines, each written whole in one write(); a half last line left by a
 //    kill -9 is cut off at start (with a warning), and a failed write cuts a regular file back to
 //    its last full line.
+//  - AnswerOutput: --out FILE (appended) or standard output.
 #pragma once
 
 #include <fcntl.h>
@@ -136,6 +137,30 @@ class AnswerStream {
   std::string name_;
   bool regular_ = false;
   off_t end_ = 0;
+};
+
+// Where answer lines go: `path` (appended to, created when missing) or, when empty, standard
+// output. Closed when it goes. Throws with the path when it cannot be opened.
+class AnswerOutput {
+ public:
+  explicit AnswerOutput(const std::string& path) {
+    if (path.empty()) return;
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+    name_ = path;
+  }
+  ~AnswerOutput() {
+    if (fd_ != STDOUT_FILENO) ::close(fd_);
+  }
+  AnswerOutput(const AnswerOutput&) = delete;
+  AnswerOutput& operator=(const AnswerOutput&) = delete;
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+  bool is_stdout() const { return fd_ == STDOUT_FILENO; }
+
+ private:
+  int fd_ = STDOUT_FILENO;
+  std::string name_ = "standard output";
 };
 
 }  // namespace lumaflow::cli
