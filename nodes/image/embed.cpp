@@ -99,7 +99,7 @@ DecodeOptions EmbedOptions::decode_options() const {
 }
 
 void read_stage(FrameWork& w, const EmbedOptions& opt) {
-  w.bytes = read_bytes(w.result.entry.path, opt.max_file_bytes);
+  if (!w.preloaded) w.bytes = read_bytes(w.result.entry.path, opt.max_file_bytes);
   w.result.content_hash = hash_bytes(w.bytes.data(), w.bytes.size());
 }
 

@@ -89,6 +89,7 @@ struct FrameResult {
 // A frame in flight through the stages.
 struct FrameWork {
   std::vector<uint8_t> bytes;
+  bool preloaded = false;  // bytes already in memory (a frame from the broker): read_stage only hashes them
   DecodedImage decoded;
   FrameResult result;
 };
