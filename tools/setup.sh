@@ -69,7 +69,7 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 run_fuzzers() {
   local dir="$ROOT/build-fuzz" secs="${FUZZ_SECONDS:-60}" failed=0
   echo "setup: building the fuzzers in $dir" >&2
-  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" \
     -DCMAKE_CXX_COMPILER=clang++-14 -DLUMAFLOW_FUZZ=ON -DLUMAFLOW_TESTS=OFF -DLUMAFLOW_BENCH=OFF >/dev/null
   # Only the harnesses and what they link (not the CLI): progress lines hidden.
   cmake --build "$dir" -j "$JOBS" --target fuzzers 2>&1 | { grep -vE '^\[ *[0-9]+%\]|^gmake|^make' || true; }
@@ -106,8 +106,10 @@ case "$MODE" in
     cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS"
     ;;
   sanitize)
-    # -O1 keeps ASan's recommended speed; Debug keeps assertions and debug info.
-    build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DLUMAFLOW_SANITIZE=ON -DLUMAFLOW_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-g -O1"
+    # -O1 keeps ASan's recommended speed; Debug keeps assertions; -g1 (line tables: reports still
+    # name function, file and line) compiles a third faster than full -g here (measured on
+    # nodes/measure/stages.cpp: 28 s vs 43 s).
+    build "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DLUMAFLOW_SANITIZE=ON -DLUMAFLOW_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1"
     cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --output-on-failure -j "$JOBS"
     ;;
