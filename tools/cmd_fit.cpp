@@ -28,14 +28,6 @@ int run_fit(FitArgs a) {
   EmbeddingStore store = load_input(a.input, a.flags);
   a.opt.threads = a.flags.threads;
   a.opt.pca_components = a.pca > 0 ? a.pca : store.learned() ? 0 : 100;
-  // auto: cross-validation wherever the set can estimate the stated rate; a learned descriptor's
-  // distances also mean something across sets, so a small learned set falls back to the pair
-  // rule (pixel distances do not: a small pixel set is still cross-validated, coarsely).
-  const bool small = !cv_can_calibrate(store.size(), a.opt.open_set_frr);
-  a.opt.open_set = a.open_set == "cv"         ? OpenSetRule::cv
-                   : a.open_set == "pairs"    ? OpenSetRule::pairs
-                   : store.learned() && small ? OpenSetRule::pairs
-                                              : OpenSetRule::cv;
   if (store.learned()) {
     // Grey training faces: the chips of new (colour) frames are made grey as well.
     EmbedOptions e = EmbedOptions::from(store.header().prep);
@@ -62,6 +54,14 @@ int run_fit(FitArgs a) {
       idx.push_back(static_cast<int>(i));
       y.push_back(store.record(i).label);
     }
+  // auto: cross-validation wherever the set can estimate the stated rate; a learned descriptor's
+  // distances also mean something across sets, so a small learned set falls back to the pair
+  // rule (pixel distances do not: a small pixel set is still cross-validated, coarsely).
+  const bool small = !cv_can_calibrate(y.size(), a.opt.open_set_frr);
+  a.opt.open_set = a.open_set == "cv"         ? OpenSetRule::cv
+                   : a.open_set == "pairs"    ? OpenSetRule::pairs
+                   : store.learned() && small ? OpenSetRule::pairs
+                                              : OpenSetRule::cv;
   std::map<int, int> per;
   for (int l : y) ++per[l];
   int smallest = INT32_MAX;
@@ -99,13 +99,13 @@ int run_fit(FitArgs a) {
     std::cout << "open set (cross-validated to " << m.open_set_frr * 100 << " % of known faces unknown): distance "
               << m.open_set_threshold << ", ratio " << m.open_set_ratio
               << "; measured on the folds: " << m.open_set_cv_frr * 100 << " % of known faces unknown\n";
-  else
-    std::cout << "open set (equal error of same/different-person training pairs): distance " << m.open_set_threshold
-              << (a.open_set == "auto"
-                      ? " (" + std::to_string(m.reduced.rows()) + " faces: too few to cross-validate a " +
-                            std::to_string(a.opt.open_set_frr * 100).substr(0, 4) + " % rate)"
-                      : std::string())
-              << "\n";
+  else {
+    std::cout << "open set (equal error of same/different-person training pairs): distance " << m.open_set_threshold;
+    if (a.open_set == "auto")
+      std::cout << " (" << m.reduced.rows() << " faces: too few to cross-validate a " << a.opt.open_set_frr * 100
+                << " % rate)";
+    std::cout << "\n";
+  }
   return 0;
 }
 
