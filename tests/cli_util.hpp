@@ -2,10 +2,12 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace lumaflow::test {
 
@@ -19,6 +21,17 @@ inline std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+// In a forked child: replaces the process with `lumaflow ARGS` (exit 127 when exec fails).
+[[noreturn]] inline void exec_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> a{LUMAFLOW_CLI};
+  a.insert(a.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
 }
 
 // Runs `lumaflow ARGS` (ARGS already shell-quoted where needed).

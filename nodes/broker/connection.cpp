@@ -17,15 +17,11 @@ RedisValue convert(const redisReply* r) {
       v.integer = r->integer;
       break;
     case REDIS_REPLY_STRING:
-      v.type = RedisValue::Type::string;
-      v.str.assign(r->str, r->len);
-      break;
     case REDIS_REPLY_STATUS:
-      v.type = RedisValue::Type::status;
-      v.str.assign(r->str, r->len);
-      break;
     case REDIS_REPLY_ERROR:
-      v.type = RedisValue::Type::error;
+      v.type = r->type == REDIS_REPLY_STRING   ? RedisValue::Type::string
+               : r->type == REDIS_REPLY_STATUS ? RedisValue::Type::status
+                                               : RedisValue::Type::error;
       v.str.assign(r->str, r->len);
       break;
     case REDIS_REPLY_ARRAY:

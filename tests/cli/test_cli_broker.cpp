@@ -32,19 +32,13 @@ constexpr int kFrames = 300;
 class Proc {
  public:
   Proc(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) : err_(err) {
-    std::vector<std::string> a{LUMAFLOW_CLI};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(o, 1);
       ::dup2(e, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+      test::exec_cli(args);
     }
   }
   ~Proc() {

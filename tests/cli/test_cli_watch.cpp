@@ -18,11 +18,6 @@ class WatchProcess {
   explicit WatchProcess(const std::vector<std::string>& args, rlim_t fsize_limit = 0) {
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> argv_s{LUMAFLOW_CLI};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(out[1], 1);
@@ -32,8 +27,7 @@ class WatchProcess {
         rlimit lim{fsize_limit, fsize_limit};
         if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(126);
       }
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+      test::exec_cli(args);
     }
     ::close(out[1]);
     ::close(err[1]);

@@ -7,45 +7,66 @@ using namespace lumaflow::watch_test;  // fs, json, TempDir and the fixtures
 
 // The watch graph in process.
 
-// Waits (at most 20 s) until the sink has collected `n` lines.
-template <class Lines>
-void wait_for_lines(std::mutex& mu, const Lines& lines, size_t n) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard lk(mu);
-      if (lines.size() >= n) return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+// run_watch on a thread, its answer lines collected as JSON.
+class WatchRun {
+ public:
+  WatchRun(FolderWatcher& w, const WatchOptions& opt, UnknownTracker* tracker) : w_(w) {
+    t_ = std::thread([this, opt, tracker] {
+      sum_ = run_watch(w_, small_model(), opt, nullptr, tracker, [this](const std::string& l) {
+        std::lock_guard lk(mu_);
+        lines_.push_back(json::parse(l));
+      });
+    });
   }
-}
+  ~WatchRun() { finish(); }
+
+  // Waits (at most 20 s) until the sink has collected `n` lines.
+  void wait_for(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lk(mu_);
+        if (lines_.size() >= n) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  // Stops the watcher, joins, and returns the summary; lines() is stable afterwards.
+  WatchSummary finish() {
+    if (t_.joinable()) {
+      w_.stop();
+      t_.join();
+    }
+    return sum_;
+  }
+  const std::vector<json>& lines() const { return lines_; }
+
+ private:
+  FolderWatcher& w_;
+  std::mutex mu_;
+  std::vector<json> lines_;
+  WatchSummary sum_;
+  std::thread t_;
+};
 
 TEST(WatchGraph, ClassifiesArrivalsInOrderAndStoresThem) {
   TempDir d;
   const fs::path in = d / "in", store = d / "s.store";
   fs::create_directories(in);
   FolderWatcher w(in);
-  std::mutex mu;
-  std::vector<json> lines;
   WatchOptions opt;
   opt.threads = 2;
   opt.store = store;
   UnknownTracker tracker(open_set_params(small_model()));
-  WatchSummary sum;
-  std::thread t([&] {
-    sum = run_watch(w, small_model(), opt, nullptr, &tracker, [&](const std::string& l) {
-      std::lock_guard lk(mu);
-      lines.push_back(json::parse(l));
-    });
-  });
+  WatchRun run(w, opt, &tracker);
   for (int i = 0; i < 6; ++i) {
     write_file(d / "tmp" / (std::to_string(i) + ".png"), face_png(i % 4, 20 + i));
     fs::rename(d / "tmp" / (std::to_string(i) + ".png"), in / (numbered("f", i, ".png")));
   }
   test::write_text(in / "bad.png", "not an image");
-  wait_for_lines(mu, lines, 7);
-  w.stop();
-  t.join();
+  run.wait_for(7);
+  const WatchSummary sum = run.finish();
+  const std::vector<json>& lines = run.lines();
   ASSERT_EQ(lines.size(), 7u);
   for (int i = 0; i < 6; ++i) {
     EXPECT_EQ(lines[static_cast<size_t>(i)]["path"], (in / (numbered("f", i, ".png"))).string());  // arrival order
@@ -94,17 +115,9 @@ TEST(WatchGraph, AWriterThatClosesAndReopensGetsOnlyItsAnswer) {
   const fs::path in = d / "in";
   fs::create_directories(in);
   FolderWatcher w(in);
-  std::mutex mu;
-  std::vector<json> lines;
   WatchOptions opt;
   opt.threads = 2;
-  WatchSummary sum;
-  std::thread t([&] {
-    sum = run_watch(w, small_model(), opt, nullptr, nullptr, [&](const std::string& l) {
-      std::lock_guard lk(mu);
-      lines.push_back(json::parse(l));
-    });
-  });
+  WatchRun run(w, opt, nullptr);
   const std::vector<uint8_t> png = face_png(1, 33);
   const auto half = static_cast<std::streamsize>(png.size() / 2);
   for (int i = 0; i < 3; ++i) {
@@ -120,10 +133,10 @@ TEST(WatchGraph, AWriterThatClosesAndReopensGetsOnlyItsAnswer) {
     }
   }
   test::write_text(in / "broken.png", "not an image");
-  wait_for_lines(mu, lines, 4);
+  run.wait_for(4);
   std::this_thread::sleep_for(2 * opt.error_grace);  // nothing more may come
-  w.stop();
-  t.join();
+  const WatchSummary sum = run.finish();
+  const std::vector<json>& lines = run.lines();
   std::map<std::string, std::vector<std::string>> by_file;
   for (const json& l : lines)
     by_file[fs::path(l["path"].get<std::string>()).filename().string()].push_back(l["status"]);

@@ -4,15 +4,11 @@
 # (not in sanitized builds: generated faces there), screenshots in OUT/.
 #   browser_report.sh LUMAFLOW_BIN OUT_DIR [SANITIZED=0|1]
 set -euo pipefail
-LF="$1" OUT="$2" SANITIZED="${3:-0}"
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-source "$ROOT/tests/serve/browser_common.sh"
-need_browser
+source "$(dirname "$0")/browser_common.sh"
+browser_test "$@"
 WEB="${LUMAFLOW_WEB:-$ROOT/web}"
 need "test -f '$WEB/echarts.min.js'" "report.html's plotting library ($WEB/echarts.min.js; tools/fetch_web.sh)"
-W="$(mktemp -d)"
-trap 'rm -rf "$W"' EXIT
-mkdir -p "$OUT"
+work_dir
 DATA="${LUMAFLOW_DATA:-$ROOT/../shared/data}"
 if [ "$SANITIZED" != 1 ] && [ -d "$DATA/orl" ]; then
   "$LF" analyze "$DATA/orl" -o "$W/an" --web "$WEB" --no-tsne >/dev/null

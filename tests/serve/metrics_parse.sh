@@ -5,12 +5,10 @@
 #   metrics_parse.sh LUMAFLOW_BIN [SANITIZED=0|1]
 set -euo pipefail
 LF="$1" SANITIZED=1  # generated faces are enough here (and fast under the sanitizer too)
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-source "$ROOT/tests/serve/browser_common.sh"
+source "$(dirname "$0")/browser_common.sh"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 need "$PY -c 'import prometheus_client.parser'" "python3-prometheus-client"
-W="$(mktemp -d)"
-trap '[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+work_dir
 mkdir -p "$W/in"
 make_model "$W" "$SANITIZED"
 start_watch "$MODEL" "$W/in" "$W/answers.jsonl" "$W/err"
