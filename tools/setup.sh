@@ -28,7 +28,7 @@ PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev libbenchmark-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev libhnswlib-dev libdlib-dev libdlib-data libxxhash-dev
   libcpp-httplib-dev chromium python3-prometheus-client
-  redis-server libhiredis-dev
+  redis-server libhiredis-dev libsvm-dev
 )
 PY_PACKAGES=(python3 python3-numpy python3-pil python3-sklearn umap-learn)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)

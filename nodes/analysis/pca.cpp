@@ -36,32 +36,43 @@ MatrixF orthonormalize(const MatrixF& y) {
   return q.cast<float>();
 }
 
+// Column tiles hold every row: past this many floats a tile gets fewer columns (in steps of 16),
+// so a streamed store of 100,000+ faces keeps a tile near 256 MB. Up to 131,072 rows the width is
+// kTileCols, the shape the in-memory sets have always had.
+constexpr Eigen::Index kMaxTileFloats = Eigen::Index{1} << 26;
+
+Eigen::Index column_tile(Eigen::Index n) {
+  if (n * kTileCols <= kMaxTileFloats) return kTileCols;
+  return std::max<Eigen::Index>(16, kMaxTileFloats / n / 16 * 16);
+}
+
 // Xc·M (n×l) with Xc = x − 1·meanᵀ formed one row tile at a time.
-MatrixF centered_times(MatrixRefF x, const VectorF& mean, const MatrixF& m, int threads) {
+MatrixF centered_times(const RowSource& x, const VectorF& mean, const MatrixF& m, int threads) {
   const Eigen::Index n = x.rows();
   MatrixF out(n, m.cols());
   parallel_for(tiles(n, kTileRows), threads, [&](std::ptrdiff_t t) {
     const Eigen::Index r0 = t * kTileRows, rows = std::min(kTileRows, n - r0);
-    const RowMatrixF tile = x.middleRows(r0, rows).rowwise() - mean.transpose();
+    RowMatrixF tile = x.row_block(r0, rows);
+    tile.rowwise() -= mean.transpose();
     out.middleRows(r0, rows).noalias() = tile * m;
   });
   return out;
 }
 
-// Xcᵀ·Q (d×l), one column tile of Xc at a time.
-MatrixF centered_transpose_times(MatrixRefF x, const VectorF& mean, const MatrixF& q, int threads) {
-  const Eigen::Index d = x.cols();
+// Xcᵀ·Q (d×l), one column tile of Xc (all rows) at a time.
+MatrixF centered_transpose_times(const RowSource& x, const VectorF& mean, const MatrixF& q, int threads) {
+  const Eigen::Index n = x.rows(), d = x.cols(), width = column_tile(n);
   MatrixF out(d, q.cols());
-  parallel_for(tiles(d, kTileCols), threads, [&](std::ptrdiff_t t) {
-    const Eigen::Index c0 = t * kTileCols, cols = std::min(kTileCols, d - c0);
-    const MatrixF tile = x.middleCols(c0, cols).rowwise() - mean.segment(c0, cols).transpose();
+  parallel_for(tiles(d, width), threads, [&](std::ptrdiff_t t) {
+    const Eigen::Index c0 = t * width, cols = std::min(width, d - c0);
+    const MatrixF tile = x.block(0, n, c0, cols).rowwise() - mean.segment(c0, cols).transpose();
     out.middleRows(c0, cols).noalias() = tile.transpose() * q;
   });
   return out;
 }
 
 // Candidate axes (columns, d×l, not yet ordered) from Halko et al.'s randomized range finder.
-MatrixD randomized_axes(MatrixRefF x, const VectorF& mean, Eigen::Index l, const PcaOptions& opt) {
+MatrixD randomized_axes(const RowSource& x, const VectorF& mean, Eigen::Index l, const PcaOptions& opt) {
   const Eigen::Index d = x.cols();
   GaussianMt64 gauss(opt.seed, GaussianMt64::ZeroGuard::kCellCentre);
   MatrixF omega(d, l);
@@ -90,9 +101,10 @@ MatrixD top_eigenvectors(const MatrixD& sym, Eigen::Index k) {
 }
 
 // Candidate axes (columns, d×k) from an exact eigen-solve of Xc·Xcᵀ or Xcᵀ·Xc.
-MatrixD exact_axes(MatrixRefF x, const VectorF& mean, Eigen::Index k, int threads) {
+MatrixD exact_axes(const RowSource& x, const VectorF& mean, Eigen::Index k, int threads) {
   const Eigen::Index n = x.rows(), d = x.cols();
-  const RowMatrixF xc = x.rowwise() - mean.transpose();
+  RowMatrixF xc = x.matrix();  // min(n, d) ≤ 1000 here: at most 1000 × d or n × 1000 floats
+  xc.rowwise() -= mean.transpose();
   if (n <= d) {
     // Gram matrix, lower triangle by row blocks; block b costs ∝ b, so pair first with last.
     MatrixD gram = MatrixD::Zero(n, n);
@@ -123,7 +135,7 @@ MatrixD exact_axes(MatrixRefF x, const VectorF& mean, Eigen::Index k, int thread
 
 }  // namespace
 
-PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt) {
+PcaModel fit_pca(const RowSource& x, const PcaOptions& opt) {
   const Eigen::Index n = x.rows(), d = x.cols();
   if (n < 2 || d < 1)
     throw std::invalid_argument("fit_pca: need at least 2 points of dimension >= 1, got " + std::to_string(n) + "×" +
@@ -137,12 +149,19 @@ PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt) {
 
   PcaModel model;
   Eigen::VectorXd mean_d = Eigen::VectorXd::Zero(d);
-  for (Eigen::Index i = 0; i < n; ++i) mean_d += x.row(i).transpose().cast<double>();
+  for (Eigen::Index r0 = 0; r0 < n; r0 += kTileRows) {
+    const RowMatrixF tile = x.row_block(r0, std::min(kTileRows, n - r0));
+    for (Eigen::Index i = 0; i < tile.rows(); ++i) mean_d += tile.row(i).transpose().cast<double>();
+  }
   mean_d /= static_cast<double>(n);
   model.mean = mean_d.cast<float>();
 
   double total = 0;
-  for (Eigen::Index i = 0; i < n; ++i) total += (x.row(i).cast<double>() - mean_d.transpose()).squaredNorm();
+  for (Eigen::Index r0 = 0; r0 < n; r0 += kTileRows) {
+    const RowMatrixF tile = x.row_block(r0, std::min(kTileRows, n - r0));
+    for (Eigen::Index i = 0; i < tile.rows(); ++i)
+      total += (tile.row(i).cast<double>() - mean_d.transpose()).squaredNorm();
+  }
   model.total_variance = static_cast<float>(total / static_cast<double>(n - 1));
 
   PcaSolver solver = opt.solver;
@@ -185,6 +204,24 @@ RowMatrixF PcaModel::transform(MatrixRefF x, bool whiten) const {
     const RowMatrixF tile = x.middleRows(r0, rows).rowwise() - mean.transpose();
     out.middleRows(r0, rows).noalias() = tile * components.transpose();
   }
+  if (whiten)
+    for (Eigen::Index j = 0; j < out.cols(); ++j)
+      if (explained_variance(j) > 0) out.col(j) /= std::sqrt(explained_variance(j));
+  return out;
+}
+
+RowMatrixF PcaModel::transform(const RowSource& x, bool whiten) const {
+  if (x.cols() != mean.size())
+    throw std::invalid_argument("PcaModel::transform: rows have " + std::to_string(x.cols()) + " columns, model has " +
+                                std::to_string(mean.size()));
+  const Eigen::Index n = x.rows();
+  RowMatrixF out(n, components.rows());
+  parallel_for(tiles(n, kTileRows), 0, [&](std::ptrdiff_t t) {
+    const Eigen::Index r0 = t * kTileRows, rows = std::min(kTileRows, n - r0);
+    RowMatrixF tile = x.row_block(r0, rows);
+    tile.rowwise() -= mean.transpose();
+    out.middleRows(r0, rows).noalias() = tile * components.transpose();
+  });
   if (whiten)
     for (Eigen::Index j = 0; j < out.cols(); ++j)
       if (explained_variance(j) > 0) out.col(j) /= std::sqrt(explained_variance(j));
@@ -253,14 +290,15 @@ Eigen::MatrixXd gram_matrix(MatrixRefF x) {
   return g / (255.0 * 255.0);
 }
 
-RowMatrixF span_coordinates(MatrixRefF x) {
+RowMatrixF span_coordinates(MatrixRefF x, Eigen::MatrixXd* gram) {
   const Eigen::Index n = x.rows();
   if (n < 2) return RowMatrixF::Zero(n, 1);
   // Any factor L of the Gram matrix (G = L·Lᵀ) has rows with the distances of x's rows:
   // |lᵢ − lⱼ|² = Gᵢᵢ + Gⱼⱼ − 2Gᵢⱼ. Cholesky costs n³/3 against an eigendecomposition's ~9n³.
   // The uncentred Gram is positive definite unless rows repeat (or are otherwise dependent);
   // then the pivoted LDLᵀ (semi-definite allowed) takes over.
-  const Eigen::MatrixXd g = gram_matrix(x);
+  Eigen::MatrixXd g = gram_matrix(x);
+  if (gram) *gram = g;
   Eigen::MatrixXd l;
   Eigen::LLT<Eigen::MatrixXd> llt(g);
   if (llt.info() == Eigen::Success) {

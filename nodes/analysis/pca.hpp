@@ -10,12 +10,17 @@
 // the data), randomized otherwise.
 // Determinism: the random test matrix comes only from `seed`, GEMMs run on tiles of fixed shape,
 // and each axis is sign-fixed so its largest-magnitude entry is positive: the same input and
-// seed give the same model for any thread count.
+// seed give the same model for any thread count, and for a matrix or a RowSource of its rows.
+// Streaming: from a RowSource (nodes/core/rows.hpp, e.g. a store's mapped byte rows) the
+// randomized solver reads tiles of 256 rows or of up to 512 columns (fewer past 131,072 rows, so
+// a tile stays ≤ 256 MB) and never holds n × d floats; the exact solver, chosen only when
+// min(n, d) ≤ 1000, reads the whole matrix.
 #pragma once
 
 #include <cstdint>
 
 #include "nodes/core/matrix.hpp"
+#include "nodes/core/rows.hpp"
 
 namespace lumaflow {
 
@@ -38,13 +43,16 @@ struct PcaModel {
 
   // (x − mean)·componentsᵀ, n×k; whiten divides each column by sqrt(explained_variance).
   RowMatrixF transform(MatrixRefF x, bool whiten = false) const;
+  // The same, reading the rows a tile at a time (no n × d copy).
+  RowMatrixF transform(const RowSource& x, bool whiten = false) const;
   // z·components + mean, n×d; whiten says z came from transform(x, true).
   RowMatrixF inverse_transform(MatrixRefF z, bool whiten = false) const;
   int dims() const { return static_cast<int>(mean.size()); }        // d, the input dimension
   int size() const { return static_cast<int>(components.rows()); }  // k, the number of axes
 };
 
-PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt);
+PcaModel fit_pca(const RowSource& x, const PcaOptions& opt);
+inline PcaModel fit_pca(MatrixRefF x, const PcaOptions& opt) { return fit_pca(RowSource(x), opt); }
 
 // The "no reduction" basis: mean of x, the d unit axes as components (k = d), each column's
 // sample variance as explained_variance (not sorted). transform() only centres, so distances
@@ -60,8 +68,9 @@ Eigen::MatrixXd gram_matrix(MatrixRefF x);
 // as x (an isometry), centred: rows of a Cholesky factor of the Gram matrix (pivoted LDLᵀ when
 // rows repeat). O(n²·d / 2 + n³ / 3) time, O(n²) memory: for n ≤ a few thousand with d ≫ n it
 // lets every distance-based stage run in n instead of d dimensions. The axes are not ordered by
-// variance (use PCA for that).
-RowMatrixF span_coordinates(MatrixRefF x);
+// variance (use PCA for that). gram: when given, receives gram_matrix(x) (the k-fold SVM reads
+// its distances from it).
+RowMatrixF span_coordinates(MatrixRefF x, Eigen::MatrixXd* gram = nullptr);
 
 // Coordinates, n × (k+1), of the reconstructions inverse_transform(z) = z·components + mean in
 // an orthonormal basis of span(components, mean): the same inner products with each other and

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <limits>
+#include <stdexcept>
 
 #include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/pca.hpp"
+#include "nodes/analysis/svm_precomputed.hpp"
 
 namespace lumaflow {
 
@@ -61,18 +63,47 @@ double kfold_svm_accuracy(MatrixRefF coords, MatrixRefF raw, const Labels& y, in
   return total ? static_cast<double>(correct) / total : 0.0;
 }
 
+KfoldSvm kfold_svm_precomputed(const Eigen::MatrixXd& sqdist, MatrixRefF raw, const Labels& y, int folds, uint64_t seed,
+                               const SvmOptions& svm, int threads) {
+  if (sqdist.rows() != static_cast<Eigen::Index>(y.size()) || raw.rows() != sqdist.rows())
+    throw std::invalid_argument("kfold_svm_precomputed: one label and one raw row per distance row needed");
+  const std::vector<int> fold = stratified_folds(y, folds, seed);
+  int correct = 0, total = 0, models = 0;
+  double svs = 0;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int> tr, te;
+    for (size_t i = 0; i < y.size(); ++i) (fold[i] == f ? te : tr).push_back(static_cast<int>(i));
+    if (te.empty() || tr.empty()) continue;
+    const double gamma = svm.gamma < 0 ? scale_gamma(take_rows(raw, tr)) : svm.gamma;
+    const PrecomputedSvmResult r = precomputed_svm(sqdist, tr, take(y, tr), te, svm.C, gamma, threads);
+    for (size_t i = 0; i < te.size(); ++i) correct += r.predicted[i] == y[static_cast<size_t>(te[i])];
+    total += static_cast<int>(te.size());
+    svs += r.support_vectors;
+    ++models;
+  }
+  KfoldSvm out;
+  out.accuracy = total ? static_cast<double>(correct) / total : 0.0;
+  out.support_vectors = models ? svs / models : 0.0;
+  return out;
+}
+
 double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t seed, const SvmOptions& svm, int threads) {
-  // Lossless rotation into the data's own span when that is smaller than d.
-  if (x.cols() > x.rows()) return kfold_svm_accuracy(span_coordinates(x), x, y, folds, seed, svm, threads);
+  // d > n (pixels): distances from the exact Gram matrix, once for every fold and class pair.
+  if (x.cols() > x.rows()) {
+    std::vector<int> all(y.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
+    return kfold_svm_precomputed(squared_distances_from_gram(gram_matrix(x), all), x, y, folds, seed, svm, threads)
+        .accuracy;
+  }
   return kfold_svm_accuracy(x, x, y, folds, seed, svm, threads);
 }
 
 namespace {
 
-SpaceScore score(const FittedModel& m, MatrixRefF test, const Labels& ytest, double* seconds,
+SpaceScore score(const FittedModel& m, const RowSource& test, const Labels& ytest, double* seconds,
                  std::vector<Classification>* out = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
-  const auto res = classify(m, test, 1);
+  const auto res = classify_reduced(m, m.reduce(test), 1);
   if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (out) *out = res;
   SpaceScore s;
@@ -93,10 +124,10 @@ SpaceScore score(const FittedModel& m, MatrixRefF test, const Labels& ytest, dou
 
 }  // namespace
 
-HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, const ModelOptions& opt,
+HeldoutScores heldout_scores(const RowSource& x, const Labels& y, const Split& split, const ModelOptions& opt,
                              bool with_raw_1nn) {
   HeldoutScores h;
-  const RowMatrixF xtr = take_rows(x, split.train), xte = take_rows(x, split.test);
+  const RowSource xtr = x.subset(split.train), xte = x.subset(split.test);  // by index, no copy
   const Labels ytr = take(y, split.train), yte = take(y, split.test);
   h.train = static_cast<int>(split.train.size());
   h.test = static_cast<int>(split.test.size());
@@ -109,7 +140,7 @@ HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, 
   std::vector<Classification> pca_answers;
   h.pca = score(with_space(base, ClassifySpace::pca, opt.svm), xte, yte, &secs, &pca_answers);
   h.seconds_per_face = h.test ? secs / h.test : 0;
-  if (with_raw_1nn) h.raw_1nn = nn1_accuracy(xtr, ytr, xte, yte);
+  if (with_raw_1nn) h.raw_1nn = nn1_accuracy(xtr.matrix(), ytr, xte.matrix(), yte);
   const RowMatrixF rte = base.reduce(xte);
   h.pca_1nn = nn1_accuracy(base.reduced, ytr, rte, yte);
   for (size_t i = 0; i < pca_answers.size(); ++i) {

@@ -25,6 +25,16 @@ double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t see
 double kfold_svm_accuracy(MatrixRefF coords, MatrixRefF raw, const Labels& y, int folds, uint64_t seed,
                           const SvmOptions& svm = {}, int threads = 0);
 
+// Same, on precomputed squared distances between the rows (n × n, in y's order; e.g. from the
+// exact Gram matrix): every fold and class pair reads its kernel values from them (libsvm,
+// nodes/analysis/svm_precomputed.hpp). gamma "scale" comes from the raw training rows.
+struct KfoldSvm {
+  double accuracy = 0;
+  double support_vectors = 0;  // per fold's model, mean over the folds
+};
+KfoldSvm kfold_svm_precomputed(const Eigen::MatrixXd& sqdist, MatrixRefF raw, const Labels& y, int folds, uint64_t seed,
+                               const SvmOptions& svm = {}, int threads = 0);
+
 struct SpaceScore {
   double accuracy = 0;         // correct and known / test faces
   double closed_accuracy = 0;  // correct label, ignoring the open-set decision
@@ -50,8 +60,13 @@ struct HeldoutScores {
 };
 
 // with_raw_1nn: also 1-NN on the raw rows, O(test·train·d) — a minute at 16,000 × 16384-d.
-HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, const ModelOptions& opt,
+// x may be a RowSource (a store's mapped rows): the split is taken by index and the PCA streams.
+HeldoutScores heldout_scores(const RowSource& x, const Labels& y, const Split& split, const ModelOptions& opt,
                              bool with_raw_1nn = true);
+inline HeldoutScores heldout_scores(MatrixRefF x, const Labels& y, const Split& split, const ModelOptions& opt,
+                                    bool with_raw_1nn = true) {
+  return heldout_scores(RowSource(x), y, split, opt, with_raw_1nn);
+}
 
 // 1-NN accuracy of test rows against train rows.
 double nn1_accuracy(MatrixRefF train, const Labels& ytrain, MatrixRefF test, const Labels& ytest);

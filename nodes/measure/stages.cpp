@@ -17,6 +17,7 @@
 #include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/metrics.hpp"
 #include "nodes/analysis/pca.hpp"
+#include "nodes/analysis/svm_precomputed.hpp"
 #include "nodes/chart/chart.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/measure/heldout.hpp"
@@ -52,9 +53,10 @@ struct State {
   std::vector<int> labelled_idx;  // indices of the labelled faces
   std::vector<std::string> names;
   bool labelled = false;        // at least 2 people with faces
-  RowMatrixF raw;               // n × d, pixel/255
+  RowMatrixF raw;               // n × d, pixel/255; up to raw_max faces only (empty past it)
   RowMatrixF space;             // raw or PCA-reduced
   std::optional<PcaModel> pca;  // the reduction, past raw_max
+  Eigen::MatrixXd gram;         // raw·rawᵀ (exact) when space holds span coordinates
   std::string space_name;
   RowMatrixF umap, tsne;
   IndexMatrix neighbors;
@@ -140,7 +142,9 @@ class Stages {
     return j;
   }
 
-  std::string dims_tag() const { return std::to_string(st_.raw.cols()); }
+  std::string dims_tag() const { return std::to_string(st_.store->dims()); }
+  // Past raw_max faces the analysis works in a PCA space streamed from the store's rows.
+  bool large() const { return st_.store->size() > static_cast<size_t>(opt_.raw_max); }
 
   ChartOptions chart_options(const std::string& title, const std::string& x, const std::string& y) const {
     ChartOptions c;
@@ -151,22 +155,23 @@ class Stages {
   }
 
   void prepare() {
-    timed("matrix", [&] { st_.raw = st_.store->matrix(); });
+    // Past raw_max no n × d float matrix is made: the PCA streams the store's (mapped) rows.
+    if (!large()) timed("matrix", [&] { st_.raw = st_.store->matrix(); });
     timed("space", [&] {
-      if (st_.raw.rows() > opt_.raw_max) {
+      if (large()) {
+        const RowSource rows = st_.store->rows();
         PcaOptions po;
-        po.components =
-            static_cast<int>(std::min<Eigen::Index>({opt_.pca_components, st_.raw.rows() - 1, st_.raw.cols()}));
+        po.components = static_cast<int>(std::min<Eigen::Index>({opt_.pca_components, rows.rows() - 1, rows.cols()}));
         po.seed = opt_.seed;
         po.threads = opt_.threads;
-        st_.pca = fit_pca(st_.raw, po);
-        st_.space = st_.pca->transform(st_.raw);
+        st_.pca = fit_pca(rows, po);
+        st_.space = st_.pca->transform(rows);
         st_.space_name = "pca" + std::to_string(st_.space.cols());
       } else if (st_.raw.cols() > st_.raw.rows()) {
         // n points span at most n − 1 dimensions: an exact PCA keeping them all is a rotation,
         // so every distance (kNN, t-SNE, UMAP, trustworthiness, 1-NN, SVM kernels) is unchanged
         // while each distance pass costs n − 1 instead of d multiply-adds per pair.
-        st_.space = span_coordinates(st_.raw);
+        st_.space = span_coordinates(st_.raw, &st_.gram);
         st_.space_name = "raw";
       } else {
         st_.space = st_.raw;
@@ -180,7 +185,7 @@ class Stages {
   // (mean included: reconstruction_coordinates, k+1 values a row) and normalises those, so eps
   // keeps the prototype's meaning at O(n·k) per distance pass and without another n×d copy.
   void dbscan_input() {
-    if (st_.raw.rows() <= opt_.raw_max) {
+    if (!large()) {
       dbscan_space_ = "raw";
       return;
     }
@@ -188,7 +193,7 @@ class Stages {
     dbscan_x_ = reconstruction_coordinates(*st_.pca, st_.space);
     dbscan_space_ = "reconstructions from " + st_.space_name;
   }
-  const RowMatrixF& dbscan_x() const { return st_.raw.rows() > opt_.raw_max ? dbscan_x_ : st_.raw; }
+  const RowMatrixF& dbscan_x() const { return large() ? dbscan_x_ : st_.raw; }
 
   void dbscan_stage() {
     if (!timed("dbscan_space", [&] { dbscan_input(); })) return;
@@ -406,7 +411,7 @@ class Stages {
     const Labels y = take(st_.labels, idx);
     // gamma "scale" depends on the coordinates, not only on distances: SVM sees the raw rows
     // (kfold_svm_accuracy rotates them itself, computing gamma from the raw training fold).
-    const RowMatrixF svm_raw = st_.raw.rows() > opt_.raw_max ? x : take_rows(st_.raw, idx);
+    const RowMatrixF svm_raw = large() ? x : take_rows(st_.raw, idx);
     timed("loo_1nn",
           [&] { st_.classify_j["loo_1nn_" + st_.space_name] = round4(loo_1nn_accuracy(x, y, opt_.threads)); });
     std::string why;
@@ -414,8 +419,17 @@ class Stages {
     if (opt_.run_svm && folds == 0) skip("svm_kfold_raw", why);
     if (opt_.run_svm && folds > 0)
       timed("svm_kfold_raw", [&] {
-        st_.classify_j["svm_kfold_" + st_.space_name] =
-            round4(kfold_svm_accuracy(x, svm_raw, y, folds, opt_.seed, opt_.svm, opt_.threads));
+        if (large()) {  // 50-d PCA coordinates: kernels are cheap, n × n distances are not
+          st_.classify_j["svm_kfold_" + st_.space_name] =
+              round4(kfold_svm_accuracy(x, svm_raw, y, folds, opt_.seed, opt_.svm, opt_.threads));
+          return;
+        }
+        // Distances once (from the exact Gram matrix when space holds span coordinates), read by
+        // every fold and class pair through a precomputed kernel.
+        const Eigen::MatrixXd d = st_.gram.size() ? squared_distances_from_gram(st_.gram, idx) : squared_distances(x);
+        const KfoldSvm k = kfold_svm_precomputed(d, svm_raw, y, folds, opt_.seed, opt_.svm, opt_.threads);
+        st_.classify_j["svm_kfold_" + st_.space_name] = round4(k.accuracy);
+        st_.classify_j["svm_kfold_support_vectors"] = round4(k.support_vectors);
       });
     if (folds > 0) st_.classify_j["folds"] = folds;
   }
@@ -446,10 +460,10 @@ class Stages {
       mo.umap = opt_.umap;
       // Past raw_max the analysis works in the PCA space, and 1-NN on raw rows would cost
       // O(n²·d); the PCA-space 1-NN is reported instead.
-      const bool small = st_.raw.rows() <= opt_.raw_max;
-      const bool all = idx.size() == st_.labels.size();  // then no n×d copy
-      const HeldoutScores h = all ? heldout_scores(st_.raw, y, split, mo, small)
-                                  : heldout_scores(take_rows(st_.raw, idx), y, split, mo, small);
+      const bool small = !large();
+      const RowSource rows = small ? RowSource(st_.raw) : st_.store->rows();
+      const bool all = idx.size() == st_.labels.size();
+      const HeldoutScores h = heldout_scores(all ? rows : rows.subset(idx), y, split, mo, small);
       Json j;
       j["train"] = h.train;
       j["test"] = h.test;

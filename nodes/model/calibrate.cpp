@@ -26,9 +26,13 @@ RowMatrixF rows_of(MatrixRefF x, const std::vector<Eigen::Index>& idx) {
   return out;
 }
 
+RowSource rows_of(const RowSource& x, const std::vector<Eigen::Index>& idx) {
+  return x.subset(std::vector<int>(idx.begin(), idx.end()));
+}
+
 }  // namespace
 
-OpenSetCalibration calibrate_open_set(MatrixRefF x, const Labels& y, const PcaModel& full, bool whiten,
+OpenSetCalibration calibrate_open_set(const RowSource& x, const Labels& y, const PcaModel& full, bool whiten,
                                       const FitReduction& refit, const CalibrationOptions& opt) {
   const Eigen::Index n = x.rows();
   if (static_cast<Eigen::Index>(y.size()) != n) throw std::invalid_argument("calibrate: one label per vector needed");

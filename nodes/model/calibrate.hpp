@@ -42,13 +42,17 @@ struct CalibrationOptions {
 
 // The reduction of one fold: a basis fitted on the fold's training rows (or nullopt-like: the
 // caller's full basis). Given the raw rows of the fold's training set, returns its PCA model.
-using FitReduction = std::function<PcaModel(MatrixRefF train)>;
+using FitReduction = std::function<PcaModel(const RowSource& train)>;
 
 // x: raw training vectors (rows), y: labels ≥ 0 with at least 2 people of ≥ 2 faces each.
 // `full`: the model's own basis (used past refit_max, or always when `refit` is empty);
 // `whiten` as the model transforms. Throws std::invalid_argument for a set it cannot split.
-OpenSetCalibration calibrate_open_set(MatrixRefF x, const Labels& y, const PcaModel& full, bool whiten,
+OpenSetCalibration calibrate_open_set(const RowSource& x, const Labels& y, const PcaModel& full, bool whiten,
                                       const FitReduction& refit, const CalibrationOptions& opt);
+inline OpenSetCalibration calibrate_open_set(MatrixRefF x, const Labels& y, const PcaModel& full, bool whiten,
+                                             const FitReduction& refit, const CalibrationOptions& opt) {
+  return calibrate_open_set(RowSource(x), y, full, whiten, refit, opt);
+}
 
 // The fewest known faces the cross-validation must expect to reject (faces × frr) for its
 // (1 − frr/2) quantiles to be estimates rather than the few largest scores (a rule of thumb for

@@ -30,7 +30,9 @@ const char* classify_space_name(ClassifySpace s) {
   return s == ClassifySpace::umap2 ? "umap2" : s == ClassifySpace::umapN ? "umapN" : "pca";
 }
 
-RowMatrixF FittedModel::reduce(MatrixRefF raw) const {
+RowMatrixF FittedModel::reduce(MatrixRefF raw) const { return reduce(RowSource(raw)); }
+
+RowMatrixF FittedModel::reduce(const RowSource& raw) const {
   if (raw.cols() != dims())
     throw std::invalid_argument("model expects " + std::to_string(dims()) + "-d vectors, got " +
                                 std::to_string(raw.cols()));
@@ -39,7 +41,8 @@ RowMatrixF FittedModel::reduce(MatrixRefF raw) const {
   RowMatrixF z(raw.rows(), pca.components.rows());
   Eigen::VectorXf centred(raw.cols());
   for (Eigen::Index i = 0; i < raw.rows(); ++i) {
-    centred = raw.row(i).transpose() - pca.mean;
+    raw.read(i, 0, raw.cols(), centred.data());
+    centred -= pca.mean;
     z.row(i).noalias() = (pca.components * centred).transpose();
   }
   if (whiten)
@@ -172,7 +175,7 @@ UmapOptions umap_options(const ModelOptions& opt, int components, Eigen::Index n
 
 }  // namespace
 
-FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
+FittedModel fit_model(const RowSource& x, const Labels& y, const ModelOptions& opt) {
   const Eigen::Index n = x.rows();
   if (static_cast<Eigen::Index>(y.size()) != n) throw std::invalid_argument("fit: one label per vector needed");
   std::set<int> classes;
@@ -197,7 +200,7 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
     po.threads = opt.threads;
     m.pca = fit_pca(x, po);
   } else {
-    m.pca = identity_basis(x);
+    m.pca = identity_basis(x.matrix());  // learned descriptors: d = 128
   }
   m.reduced = m.pca.transform(x, m.whiten);
 
@@ -224,7 +227,7 @@ FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
     co.threads = opt.threads;
     FitReduction refit;
     if (opt.pca_components > 0)
-      refit = [&](MatrixRefF train) {
+      refit = [&](const RowSource& train) {
         PcaOptions po;
         po.components = static_cast<int>(std::min<Eigen::Index>({opt.pca_components, train.rows() - 1, train.cols()}));
         po.seed = opt.seed;
@@ -281,19 +284,17 @@ uint64_t store_hash(const EmbeddingStore& store) {
 }
 
 FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
-  std::vector<size_t> keep;
+  std::vector<int> keep;
   for (size_t i = 0; i < store.size(); ++i)
-    if (store.record(i).label >= 0) keep.push_back(i);
+    if (store.record(i).label >= 0) keep.push_back(static_cast<int>(i));
   if (keep.empty()) throw std::invalid_argument("fit: the store has no labelled faces (one sub-folder per person)");
-  RowMatrixF x(static_cast<Eigen::Index>(keep.size()), static_cast<Eigen::Index>(store.dims()));
   Labels y;
   std::vector<std::string> paths;
   // Labels are re-indexed to the people that actually have faces.
   std::map<int, int> remap;
   std::vector<std::string> names;
   for (size_t r = 0; r < keep.size(); ++r) {
-    const size_t i = keep[r];
-    store.row(i, x.row(static_cast<Eigen::Index>(r)).data());
+    const auto i = static_cast<size_t>(keep[r]);
     const int l = store.record(i).label;
     auto it = remap.find(l);
     if (it == remap.end()) {
@@ -303,7 +304,7 @@ FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
     y.push_back(it->second);
     paths.push_back(store.record(i).path);
   }
-  FittedModel m = fit_model(x, y, opt);
+  FittedModel m = fit_model(store.rows().subset(keep), y, opt);  // the store's rows, not a copy
   m.prep = store.header().prep;
   m.labels = names;
   m.train_paths = paths;
@@ -312,7 +313,10 @@ FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
 }
 
 std::vector<Classification> classify(const FittedModel& m, MatrixRefF raw, int threads) {
-  const RowMatrixF z = m.reduce(raw);
+  return classify_reduced(m, m.reduce(raw), threads);
+}
+
+std::vector<Classification> classify_reduced(const FittedModel& m, const RowMatrixF& z, int threads) {
   const Eigen::Index nq = z.rows();
   std::vector<Classification> out(static_cast<size_t>(nq));
   if (nq == 0) return out;

@@ -111,6 +111,7 @@ struct FittedModel {
   int dims() const { return static_cast<int>(pca.mean.size()); }
   // Raw vectors (pixel/255, rows) -> reduced space.
   RowMatrixF reduce(MatrixRefF raw) const;
+  RowMatrixF reduce(const RowSource& raw) const;
 };
 
 struct Neighbor {
@@ -131,7 +132,12 @@ struct Classification {
 
 // Fits on raw vectors x (n × d, pixel/255) with labels y (all ≥ 0). Throws std::invalid_argument
 // for fewer than 2 people or too few faces for the options.
-FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt);
+// x may be a RowSource (e.g. a store's mapped rows): the PCA streams it and no n × d float
+// matrix is made.
+FittedModel fit_model(const RowSource& x, const Labels& y, const ModelOptions& opt);
+inline FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& opt) {
+  return fit_model(RowSource(x), y, opt);
+}
 
 // Fits on a store (labelled records only); records preprocessing, label names and store hash.
 FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt);
@@ -142,6 +148,8 @@ FittedModel with_space(const FittedModel& model, ClassifySpace space, const SvmO
 
 // Classifies raw vectors (rows). Each row's result is independent of the others.
 std::vector<Classification> classify(const FittedModel& model, MatrixRefF raw, int threads = 1);
+// The same for rows already in the model's reduced space (model.reduce(raw)).
+std::vector<Classification> classify_reduced(const FittedModel& model, const RowMatrixF& z, int threads = 1);
 
 // 64-bit hash identifying a store's contents (records' hashes and pixels).
 uint64_t store_hash(const EmbeddingStore& store);

@@ -98,7 +98,8 @@ void EmbeddingStore::add(RecordInfo info, const uint8_t* px, size_t count) {
 }
 
 void EmbeddingStore::add(RecordInfo info, const float* vec, size_t count, const uint8_t* thumb, size_t thumb_bytes) {
-  if (!learned()) throw std::invalid_argument("store: record '" + info.path + "' holds a vector, the store holds pixels");
+  if (!learned())
+    throw std::invalid_argument("store: record '" + info.path + "' holds a vector, the store holds pixels");
   if (count != dims())
     throw std::invalid_argument("store: record '" + info.path + "' has " + std::to_string(count) +
                                 " values, expected " + std::to_string(dims()));
@@ -159,6 +160,18 @@ RowMatrixF EmbeddingStore::matrix() const {
   RowMatrixF x(static_cast<Eigen::Index>(size()), static_cast<Eigen::Index>(dims()));
   for (size_t i = 0; i < size(); ++i) row(i, x.row(static_cast<Eigen::Index>(i)).data());
   return x;
+}
+
+RowSource EmbeddingStore::rows() const {
+  const auto n = static_cast<Eigen::Index>(size()), d = static_cast<Eigen::Index>(dims());
+  if (learned())
+    return RowSource(n, d, [this](Eigen::Index r, Eigen::Index c, Eigen::Index count, float* out) {
+      std::memcpy(out, rows_[static_cast<size_t>(r)] + static_cast<size_t>(c) * sizeof(float),
+                  static_cast<size_t>(count) * sizeof(float));
+    });
+  return RowSource(n, d, [this](Eigen::Index r, Eigen::Index c, Eigen::Index count, float* out) {
+    pixels_to_row(rows_[static_cast<size_t>(r)] + c, static_cast<size_t>(count), out);
+  });
 }
 
 Labels EmbeddingStore::labels() const {

@@ -30,6 +30,7 @@
 #include "nodes/core/atomic_file.hpp"
 #include "nodes/core/mapped_file.hpp"
 #include "nodes/core/matrix.hpp"
+#include "nodes/core/rows.hpp"
 #include "nodes/store/lock.hpp"
 
 namespace lumaflow {
@@ -45,13 +46,13 @@ struct Preprocessing {
   int image_size = 128;
   std::string grayscale = "ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B)";
   std::string interpolation = "area when shrinking, bilinear when enlarging";
-  std::string aspect = "stretch";   // stretch | crop
-  std::string face_mode = "asis";   // asis | detect | align
-  std::string equalize = "none";    // none | hist | clahe
-  std::string embedding = "pixels"; // pixels | a learned embedding (e.g. resnet)
-  int dims = 0;                     // vector length; 0: image_size² (pixels)
-  std::string embedding_model;      // learned: which weights
-  std::string chip;                 // learned: how the face chip was cut
+  std::string aspect = "stretch";    // stretch | crop
+  std::string face_mode = "asis";    // asis | detect | align
+  std::string equalize = "none";     // none | hist | clahe
+  std::string embedding = "pixels";  // pixels | a learned embedding (e.g. resnet)
+  int dims = 0;                      // vector length; 0: image_size² (pixels)
+  std::string embedding_model;       // learned: which weights
+  std::string chip;                  // learned: how the face chip was cut
   bool operator==(const Preprocessing&) const = default;
   bool learned() const { return embedding != "pixels"; }
   int vector_dims() const { return dims > 0 ? dims : image_size * image_size; }
@@ -128,6 +129,9 @@ class EmbeddingStore {
 
   // n × dims floats: the one copy the numerics of small sets need.
   RowMatrixF matrix() const;
+  // The same values read on demand, a span at a time, from the rows where they lie (the file's
+  // map or the store's blocks): what large sets stream through (PCA). A view of this store.
+  RowSource rows() const;
   // Per-record labels (-1 = unlabelled).
   Labels labels() const;
 
@@ -160,12 +164,12 @@ struct DamagedRange {
 
 struct LoadReport {
   uint32_t format_version = 0;
-  size_t segments = 0;                  // intact segments read
-  uint64_t bytes_ok = 0;                // length of the intact prefix
+  size_t segments = 0;    // intact segments read
+  uint64_t bytes_ok = 0;  // length of the intact prefix
   uint64_t file_size = 0;
-  std::vector<DamagedRange> damaged;    // every stretch that was skipped
+  std::vector<DamagedRange> damaged;      // every stretch that was skipped
   std::optional<uint64_t> second_header;  // offset of a second header: the store ended there
-  std::optional<std::string> damage;    // one-line summary of the above, when anything was wrong
+  std::optional<std::string> damage;      // one-line summary of the above, when anything was wrong
   bool intact() const { return !damage; }
 };
 
@@ -183,10 +187,10 @@ void write_store(const std::filesystem::path& path, const EmbeddingStore& store,
 
 // What repair_store did: the damaged file moved aside and a clean copy written in its place.
 struct RepairReport {
-  std::filesystem::path moved_to;       // the damaged original, kept
+  std::filesystem::path moved_to;  // the damaged original, kept
   size_t records_kept = 0;
-  LoadReport load;                      // what was damaged
-  std::string summary() const;          // one line
+  LoadReport load;              // what was damaged
+  std::string summary() const;  // one line
 };
 
 // Loads `path`; if it is damaged (or format 1), moves it to PATH.damaged-<UTC time> (format 1:
@@ -228,9 +232,9 @@ class StoreAppender {
   std::filesystem::path path_;
   std::unique_ptr<FileLock> lock_;
   int fd_ = -1;
-  uint64_t size_ = 0;        // bytes known to be intact on disk
-  uint64_t sequence_ = 0;    // of the last segment written
-  EmbeddingStore pending_;   // its header holds the current label table
+  uint64_t size_ = 0;       // bytes known to be intact on disk
+  uint64_t sequence_ = 0;   // of the last segment written
+  EmbeddingStore pending_;  // its header holds the current label table
   size_t labels_written_ = 0;
   size_t total_ = 0;
   std::optional<RepairReport> repaired_;
@@ -246,8 +250,7 @@ class StoreAppender {
 // commit(), it removes the temporary file and leaves any existing PATH untouched.
 class StoreWriter {
  public:
-  StoreWriter(const std::filesystem::path& path, const StoreHeader& header,
-              size_t max_segment_bytes = size_t{1} << 20);
+  StoreWriter(const std::filesystem::path& path, const StoreHeader& header, size_t max_segment_bytes = size_t{1} << 20);
   ~StoreWriter();
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;

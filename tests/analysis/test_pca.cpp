@@ -152,6 +152,40 @@ TEST(Pca, DeterministicForSeedAndThreads) {
   }
 }
 
+// Byte rows read through a RowSource (as a store's mapped pixels are) give the very model the
+// same values as one float matrix give: same tiles, same sums, bit for bit; and so do subsets.
+TEST(Pca, StreamedRowsGiveTheSameModelAsTheMatrix) {
+  const int n = 1200, d = 300;  // n > 1000: the randomized solver; min(n, d) ≤ 1000 for exact
+  std::mt19937 rng(9);
+  std::vector<uint8_t> bytes(static_cast<size_t>(n) * d);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j)
+      bytes[static_cast<size_t>(i) * d + j] = static_cast<uint8_t>((i % 13) * 9 + (j % 17) * 5 + rng() % 40);
+  RowMatrixF x(n, d);
+  for (size_t i = 0; i < bytes.size(); ++i) x.data()[i] = static_cast<float>(bytes[i]) * (1.0f / 255.0f);
+  const RowSource rows(n, d, [&](Eigen::Index r, Eigen::Index c, Eigen::Index count, float* out) {
+    for (Eigen::Index j = 0; j < count; ++j)
+      out[j] = static_cast<float>(bytes[static_cast<size_t>(r * d + c + j)]) * (1.0f / 255.0f);
+  });
+  for (PcaSolver solver : {PcaSolver::Randomized, PcaSolver::Exact}) {
+    const PcaModel a = fit_pca(x, opts(12, solver, 2));
+    const PcaModel b = fit_pca(rows, opts(12, solver, 2));
+    EXPECT_TRUE(a.mean == b.mean);
+    EXPECT_TRUE(a.components == b.components);
+    EXPECT_TRUE(a.explained_variance == b.explained_variance);
+    EXPECT_EQ(a.total_variance, b.total_variance);
+    EXPECT_TRUE(a.transform(x, true) == b.transform(rows, true));
+  }
+  std::vector<int> idx;
+  for (int i = 0; i < n; i += 3) idx.push_back(i);
+  RowMatrixF sub(static_cast<Eigen::Index>(idx.size()), d);
+  for (size_t i = 0; i < idx.size(); ++i) sub.row(static_cast<Eigen::Index>(i)) = x.row(idx[i]);
+  const PcaModel a = fit_pca(sub, opts(8));
+  const PcaModel b = fit_pca(rows.subset(idx), opts(8));
+  EXPECT_TRUE(a.components == b.components);
+  EXPECT_TRUE(a.transform(sub) == b.transform(rows.subset(idx)));
+}
+
 TEST(Pca, ClampsComponentsAndValidates) {
   RowMatrixF x(5, 3);
   x << 0, 0, 1, 1, 0, 0, 0, 2, 0, 3, 1, 1, 2, 2, 2;

@@ -90,10 +90,10 @@ TEST(Calibrate, RefitsTheReductionWithoutTheFoldWhenAsked) {
   int fits = 0;
   CalibrationOptions o;
   o.folds = 3;
-  const FitReduction refit = [&](MatrixRefF train) {
+  const FitReduction refit = [&](const RowSource& train) {
     ++fits;
     EXPECT_EQ(train.rows(), 24) << "each fold trains on the other two thirds";
-    return identity_basis(train);
+    return identity_basis(train.matrix());
   };
   calibrate_open_set(x, y, identity_basis(x), false, refit, o);
   EXPECT_EQ(fits, 3);

@@ -53,6 +53,21 @@ TEST(Store, MatrixIsPixelsTimesOneOver255) {
   EXPECT_EQ(t.channels, 1);
 }
 
+// rows() reads the same values as matrix(), from where the rows lie (the file's map after a
+// load), for pixel and learned stores; a span of a row is that span of the matrix.
+TEST(Store, RowsReadWhatMatrixCopies) {
+  TempDir dir;
+  write_store(dir / "p.store", make_store(30, 8, 3), 7 * 64);
+  write_store(dir / "l.store", make_learned_store(11, 128, 12, 2), 4096);
+  for (const char* name : {"p.store", "l.store"}) {
+    const EmbeddingStore s = load_store(dir / name);
+    const RowSource rows = s.rows();
+    EXPECT_EQ(rows.rows(), static_cast<Eigen::Index>(s.size()));
+    EXPECT_TRUE(rows.matrix() == s.matrix()) << name;
+    EXPECT_TRUE(rows.block(4, 3, 5, 9) == s.matrix().block(4, 5, 3, 9)) << name;
+  }
+}
+
 TEST(Store, CopiesAreDeepAndEqual) {
   const EmbeddingStore s = make_store(12, 8, 3);
   EmbeddingStore c = s;
