@@ -620,17 +620,17 @@ def build_rows(name, py, lf, runs, iso, cli, info_identical=None, folder_set=Fal
 
     def alone(stage):
         """How lumaflow's figure for stage was measured (--no-isolated: only inside the full analyze)."""
-        return "alone" if get(s_iso, stage) is not None else "inside full analyze"
+        return "stage alone" if get(s_iso, stage) is not None else "inside full analyze"
 
     for stage, label, need in (("dbscan", "DBSCAN eps 0.5 s", 10.0), ("tsne", "t-SNE s", 10.0)):
-        r = sp(label + " (lf: stage %s)" % alone(stage), s_py.get(stage), lf_stage(stage))
+        r = sp(label + " (lf: %s)" % alone(stage), s_py.get(stage), lf_stage(stage))
         speed_target(r, need)
         if get(s_iso, stage) is not None and s_lf.get(stage) is not None:
             sp(label + " (lf: inside full analyze, stages concurrent)", s_py.get(stage), s_lf.get(stage))
-    sp("UMAP fit s, umap-learn cold vs lf %s" % alone("umap") + (" (first fit in this process: pays numba's JIT)"
+    sp("UMAP fit s, umap-learn cold vs lf: %s" % alone("umap") + (" (first fit in this process: pays numba's JIT)"
        if py.get("first_in_process") else " (not cold: numba's JIT was paid on an earlier data set)"),
        s_py.get("umap_cold"), lf_stage("umap"))
-    r = sp("UMAP fit s, umap-learn warm vs lf %s" % alone("umap"), s_py.get("umap_warm"), lf_stage("umap"))
+    r = sp("UMAP fit s, umap-learn warm vs lf: %s" % alone("umap"), s_py.get("umap_warm"), lf_stage("umap"))
     umap_need = FOLDER_SPEED_TARGET if folder_set else 5.0
     speed_target(r, umap_need, "≥ %g× faster than umap-learn warm" % umap_need)
     if get(s_iso, "umap") is not None and s_lf.get("umap") is not None:
