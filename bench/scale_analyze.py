@@ -18,19 +18,28 @@ import tempfile
 import time
 
 
-def run(cmd):
-    """Runs cmd, returns (wall seconds, peak RSS MB of that child, stdout)."""
+def measure(cmd):
+    """Runs cmd to the end and never raises for its failure. Returns a dict: rc (exit code; minus
+    the signal number when killed), wall_s, peak_rss_mb (this child's own ru_maxrss from os.wait4),
+    cpu_s, stdout and stderr (text)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, errors="replace")
         _, status, usage = os.wait4(p.pid, 0)  # this child's own rusage
         wall = time.monotonic() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if p.returncode != 0:
-            sys.exit("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode, err.read()[-3000:]))
-        return wall, usage.ru_maxrss / 1024.0, out.read()
+        return {"rc": p.returncode, "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024.0,
+                "cpu_s": usage.ru_utime + usage.ru_stime, "stdout": out.read(), "stderr": err.read()}
+
+
+def run(cmd):
+    """Runs cmd, returns (wall seconds, peak RSS MB of that child, stdout); exits on failure."""
+    r = measure(cmd)
+    if r["rc"] != 0:
+        sys.exit("%s failed (%d):\n%s" % (" ".join(cmd), r["rc"], r["stderr"][-3000:]))
+    return r["wall_s"], r["peak_rss_mb"], r["stdout"]
 
 
 def main():
