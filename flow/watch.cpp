@@ -64,7 +64,8 @@ WatchSummary run_watch(FolderWatcher& watcher, const FittedModel& model, const W
     using Gateway = flow::async_node<flow::continue_msg, Msg>;
     // The body never runs: nothing is put into the gateway's input; the feeder thread uses its gateway.
     Gateway gateway(g, flow::unlimited, [](const flow::continue_msg&, Gateway::gateway_type&) {});
-    FrameChain<WatchWork, frame_of> chain(g, embed, tools);
+    // Latency first: one frame's detection and faces use every thread of the arena.
+    FrameChain<WatchWork, frame_of> chain(g, embed, tools, tbb_for_each());
     flow::function_node<Msg, Msg> classify_node(g, flow::unlimited, [&](Msg w) {
       run_stage(w->frame, [&](FrameWork& f) { w->faces = classify_faces(model, f.result.faces); });
       if (!w->frame.result.ok()) w->faces.clear();

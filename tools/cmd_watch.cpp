@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "flow/watch.hpp"
+#include "nodes/core/parallel.hpp"
 #include "nodes/image/faces.hpp"
 #include "nodes/model/answer.hpp"
 #include "nodes/model/openset.hpp"
@@ -75,6 +76,9 @@ int run_watch_command(const WatchArgs& a) {
   io.embed = embed;
   io.models_dir = a.models;
   std::unique_ptr<FaceTools> tools = make_face_tools(io);
+  // A frame's faces are described in parallel: one network engine per thread, built now rather
+  // than on the first frame.
+  if (tools && tools->net()) tools->net()->warm(resolve_threads(a.threads));
 
   std::unique_ptr<UnknownTracker> tracker;
   const OpenSetParams osp = open_set_params(model);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -53,6 +54,23 @@ void parallel_for(std::ptrdiff_t n, int threads, Fn&& fn) {
   parallel_chunks(n, threads, [&](std::ptrdiff_t b, std::ptrdiff_t e) {
     for (std::ptrdiff_t i = b; i < e; ++i) fn(i);
   });
+}
+
+// How a node spreads the independent pieces of one item (a frame's pyramid levels, its faces)
+// over threads without owning any: each(n, fn) calls fn(i) for every i in [0, n), in any order
+// and possibly concurrently, and returns when all are done (rethrowing a piece's exception).
+// The graph supplies one backed by its own scheduler (flow/), so nodes stay free of oneTBB; an
+// empty ForEach means in order, on the calling thread (for_each below). Callers must make the
+// result independent of the order (each piece writes only its own slot).
+using ForEach = std::function<void(std::ptrdiff_t n, const std::function<void(std::ptrdiff_t)>& fn)>;
+
+inline void for_each(const ForEach& each, std::ptrdiff_t n, const std::function<void(std::ptrdiff_t)>& fn) {
+  if (n <= 0) return;
+  if (each && n > 1) {
+    each(n, fn);
+    return;
+  }
+  for (std::ptrdiff_t i = 0; i < n; ++i) fn(i);
 }
 
 }  // namespace lumaflow

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv/cv_image.h>
@@ -156,12 +157,110 @@ const dlib::frontal_face_detector& hog_prototype() {
   return proto;
 }
 
+// dlib's object_detector<scan_fhog_pyramid>::operator()(img, dets, adjust) for the frontal face
+// detector, cut into independent pieces: the HOG features of each pyramid level, then each
+// (level, filter bank) pair. The pyramid images are made one from the other as dlib makes them,
+// and the pieces' detections are merged in dlib's order (per bank: levels in turn, sorted by
+// score; then all banks, sorted; then its overlap suppression), so the boxes and scores are
+// dlib's own whatever runs the pieces — and the decoded detector is only read, never loaded
+// with an image, so one copy serves every thread.
+std::vector<dlib::rect_detection> hog_detect(const dlib::frontal_face_detector& det, const cv::Mat& gray,
+                                             double adjust_threshold, const ForEach& each) {
+  using Scanner = dlib::scan_fhog_pyramid<dlib::pyramid_down<6>>;
+  static_assert(std::is_same_v<dlib::frontal_face_detector, dlib::object_detector<Scanner>>);
+  using Level = dlib::array<dlib::array2d<float>>;
+  using Hit = std::pair<double, dlib::rectangle>;
+  const Scanner& sc = det.get_scanner();
+  const Scanner::pyramid_type pyr;
+  const dlib::cv_image<unsigned char> img(gray);
+  const unsigned long cell = sc.get_cell_size();
+  const unsigned long fw = sc.get_fhog_window_width(), fh = sc.get_fhog_window_height();
+  const unsigned long box_w = fw - 2 * sc.get_padding(), box_h = fh - 2 * sc.get_padding();
+
+  // As dlib::impl::create_fhog_pyramid: how many levels, then each level's image from the last.
+  unsigned long levels = 0;
+  for (dlib::rectangle r = dlib::get_rect(img);;) {
+    r = pyr.rect_down(r);
+    ++levels;
+    if (!(r.width() >= sc.get_min_pyramid_layer_width() && r.height() >= sc.get_min_pyramid_layer_height() &&
+          levels < sc.get_max_pyramid_levels()))
+      break;
+  }
+  dlib::array<dlib::array2d<unsigned char>> images;  // [0] unused: level 0 is the frame itself
+  images.set_max_size(levels);
+  images.set_size(levels);
+  if (levels > 1) pyr(img, images[1]);
+  for (unsigned long l = 2; l < levels; ++l) pyr(images[l - 1], images[l]);
+
+  dlib::array<Level> feats;
+  feats.set_max_size(levels);
+  feats.set_size(levels);
+  const auto& fe = sc.get_feature_extractor();
+  for_each(each, static_cast<std::ptrdiff_t>(levels), [&](std::ptrdiff_t l) {
+    if (l == 0)
+      fe(img, feats[0], cell, fh, fw);
+    else
+      fe(images[static_cast<unsigned long>(l)], feats[static_cast<unsigned long>(l)], cell, fh, fw);
+  });
+
+  // As dlib::impl::detect_from_fhog_pyramid, one (bank, level) pair a piece.
+  const unsigned long banks = det.num_detectors();
+  const auto thresh = [&](unsigned long b) { return det.get_processed_w(b).w(sc.get_num_dimensions()); };
+  std::vector<std::vector<Hit>> hits(banks * levels);
+  for_each(each, static_cast<std::ptrdiff_t>(banks * levels), [&](std::ptrdiff_t i) {
+    const unsigned long b = static_cast<unsigned long>(i) / levels, l = static_cast<unsigned long>(i) % levels;
+    const double t = thresh(b) + adjust_threshold;
+    dlib::array2d<float> saliency;
+    const dlib::rectangle area =
+        dlib::impl::apply_filters_to_fhog(det.get_processed_w(b).get_detect_argument(), feats[l], saliency);
+    auto& out = hits[static_cast<size_t>(i)];
+    for (long r = area.top(); r <= area.bottom(); ++r)
+      for (long c = area.left(); c <= area.right(); ++c)
+        if (saliency[r][c] >= t) {
+          const dlib::rectangle rect =
+              fe.feats_to_image(dlib::centered_rect(dlib::point(c, r), box_w, box_h), cell, fh, fw);
+          out.emplace_back(saliency[r][c], pyr.rect_up(rect, l));
+        }
+  });
+
+  // As object_detector::operator(): per bank, confidence = score − threshold; then suppression.
+  std::vector<dlib::rect_detection> accum;
+  for (unsigned long b = 0; b < banks; ++b) {
+    std::vector<Hit> dets;
+    for (unsigned long l = 0; l < levels; ++l) {
+      const auto& h = hits[b * levels + l];
+      dets.insert(dets.end(), h.begin(), h.end());
+    }
+    std::sort(dets.rbegin(), dets.rend(), dlib::impl::compare_pair_rect);
+    for (const Hit& h : dets) {
+      dlib::rect_detection d;
+      d.detection_confidence = h.first - thresh(b);
+      d.weight_index = b;
+      d.rect = h.second;
+      accum.push_back(d);
+    }
+  }
+  if (banks > 1) std::sort(accum.rbegin(), accum.rend());
+  const dlib::test_box_overlap& overlaps = det.get_overlap_tester();
+  std::vector<dlib::rect_detection> kept;
+  for (const auto& d : accum) {
+    bool hit = false;
+    for (const auto& k : kept)
+      if (overlaps(k.rect, d.rect)) {
+        hit = true;
+        break;
+      }
+    if (!hit) kept.push_back(d);
+  }
+  return kept;
+}
+
 }  // namespace
 
 struct FaceDetector::Impl {
   DetectOptions opt;
   std::string cascade_path;
-  std::unique_ptr<Pool<dlib::frontal_face_detector>> hog_pool;
+  const dlib::frontal_face_detector* hog = nullptr;  // the shared prototype, only read
   std::unique_ptr<Pool<cv::CascadeClassifier>> cascade_pool;
 };
 
@@ -172,10 +271,7 @@ FaceDetector::FaceDetector(const DetectOptions& options) : impl_(std::make_share
   if (!(options.scale_factor > 1.0)) throw std::invalid_argument("DetectOptions: scale_factor must be > 1");
   impl_->opt = options;
   if (options.kind == DetectorKind::hog) {
-    const dlib::frontal_face_detector& proto = hog_prototype();
-    impl_->hog_pool = std::make_unique<Pool<dlib::frontal_face_detector>>(
-        [&proto] { return std::make_unique<dlib::frontal_face_detector>(proto); });
-    impl_->hog_pool->give_back(std::make_unique<dlib::frontal_face_detector>(proto));
+    impl_->hog = &hog_prototype();
   } else {
     impl_->cascade_path = options.model_path.empty() ? default_cascade_path(options.kind) : options.model_path;
     // Keep the XML in memory: later pool engines must not depend on the file still existing.
@@ -200,7 +296,7 @@ double FaceDetector::detection_scale(cv::Size size) const {
   return std::min(impl_->opt.upscale, impl_->opt.max_side / longest);
 }
 
-std::vector<Detection> FaceDetector::detect(const cv::Mat& image) const {
+std::vector<Detection> FaceDetector::detect(const cv::Mat& image, const ForEach& each) const {
   const DetectOptions& opt = impl_->opt;
   const cv::Mat gray = to_gray(image);
   const double s = detection_scale(gray.size());
@@ -225,12 +321,8 @@ std::vector<Detection> FaceDetector::detect(const cv::Mat& image) const {
   std::vector<Detection> raw;
   if (opt.kind == DetectorKind::hog) {
     if (!work.isContinuous()) work = work.clone();
-    const dlib::cv_image<unsigned char> img(work);
-    std::vector<dlib::rect_detection> dets;
-    {
-      auto engine = impl_->hog_pool->take();
-      (*engine)(img, dets, static_cast<double>(opt.min_score));
-    }
+    const std::vector<dlib::rect_detection> dets =
+        hog_detect(*impl_->hog, work, static_cast<double>(opt.min_score), each);
     raw.reserve(dets.size());
     for (const auto& d : dets) {
       const auto& r = d.rect;

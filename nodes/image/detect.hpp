@@ -15,9 +15,11 @@
 // Scores are back-end specific: the HOG SVM margin (≥ 0 at dlib's threshold), or the number of
 // merged cascade hits ("neighbours") for haar/lbp. min_score applies to that value.
 //
-// detect() is const and safe to call from several threads at once: neither dlib's object
-// detector nor cv::CascadeClassifier can be shared while detecting, so each call leases an
-// engine from a small internal pool (grows to the number of concurrent callers).
+// detect() is const and safe to call from several threads at once. HOG runs dlib's detector in
+// pieces (pyramid levels, then level × filter bank) that only read the one decoded model, so a
+// frame's detection can also be spread over threads (the `each` argument) with dlib's exact
+// boxes and scores; cv::CascadeClassifier cannot be shared while detecting, so each cascade call
+// leases an engine from a small internal pool (grows to the number of concurrent callers).
 // Construction: the first HOG detector in a process decodes dlib's embedded model (~1–2.5 s,
 // once); a cascade is parsed from XML (~10–50 ms) per FaceDetector.
 #pragma once
@@ -28,6 +30,8 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
+
+#include "nodes/core/parallel.hpp"
 
 namespace lumaflow {
 
@@ -72,10 +76,12 @@ class FaceDetector {
   // (opencv-data); std::invalid_argument for nonsensical options.
   explicit FaceDetector(const DetectOptions& options = {});
   ~FaceDetector();
-  FaceDetector(const FaceDetector&);  // copies share the engine pool (detect() is thread-safe)
+  FaceDetector(const FaceDetector&);  // copies share the model and engine pool (detect() is thread-safe)
   FaceDetector& operator=(const FaceDetector&);
 
-  std::vector<Detection> detect(const cv::Mat& image) const;
+  // `each` spreads one frame's HOG work (pyramid levels, filter banks) over threads; the result
+  // is the same whatever runs it (ForEach, nodes/core/parallel.hpp; empty = this thread).
+  std::vector<Detection> detect(const cv::Mat& image, const ForEach& each = {}) const;
 
   // The resampling factor detect() applies to an image of this size.
   double detection_scale(cv::Size image_size) const;

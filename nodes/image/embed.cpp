@@ -129,7 +129,7 @@ cv::Mat to_bgr8(const cv::Mat& img) {
 
 }  // namespace
 
-void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools) {
+void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools, const ForEach& each) {
   const bool learned = opt.embedding == Embedding::resnet;
   if (opt.faces == FaceMode::asis) {
     FaceCrop crop;
@@ -147,17 +147,19 @@ void faces_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools) 
     const cv::Mat gray = to_luminance(w.decoded.image);
     w.result.faces = learned
                          ? tools->chips(w.decoded.image.depth() == CV_8U ? w.decoded.image : to_bgr8(w.decoded.image),
-                                        gray, w.decoded.reduction)
+                                        gray, w.decoded.reduction, each)
                          : tools->faces(gray, w.decoded.reduction, opt);
   }
   w.decoded = {};
 }
 
-void describe_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools) {
+void describe_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tools, const ForEach& each) {
   if (opt.embedding != Embedding::resnet || w.result.faces.empty()) return;
   const FaceDescriptorNet* net = tools ? tools->net() : nullptr;
   if (!net) throw std::logic_error("the resnet embedding needs face tools holding the network");
-  for (FaceCrop& f : w.result.faces) {
+  // Faces are independent and a descriptor does not depend on which engine or thread ran it.
+  for_each(each, static_cast<std::ptrdiff_t>(w.result.faces.size()), [&](std::ptrdiff_t i) {
+    FaceCrop& f = w.result.faces[static_cast<size_t>(i)];
     if (opt.chip_grey) {
       cv::Mat g;
       cv::cvtColor(f.chip, g, cv::COLOR_RGB2GRAY);  // BT.601 weights
@@ -170,7 +172,7 @@ void describe_stage(FrameWork& w, const EmbedOptions& opt, const FaceTools* tool
     cv::cvtColor(thumb, bgr, cv::COLOR_RGB2BGR);
     f.thumbnail.assign(bgr.data, bgr.data + bgr.total() * bgr.elemSize());
     f.chip.release();
-  }
+  });
 }
 
 RowMatrixF face_row(const FaceCrop& face) {

@@ -62,8 +62,8 @@ cv::Rect square_box(const cv::Rect& b, cv::Size frame) {
 namespace {
 
 // Detections left to right; a frame without any is retried as a tight face crop.
-std::vector<Detection> find_faces(const FaceDetector& detector, const cv::Mat& gray) {
-  std::vector<Detection> found = detector.detect(gray);
+std::vector<Detection> find_faces(const FaceDetector& detector, const cv::Mat& gray, const ForEach& each = {}) {
+  std::vector<Detection> found = detector.detect(gray, each);
   if (found.empty())
     if (auto d = detect_in_crop(detector, gray)) found.push_back(*d);
   std::sort(found.begin(), found.end(), [](const Detection& a, const Detection& b) {
@@ -74,19 +74,20 @@ std::vector<Detection> find_faces(const FaceDetector& detector, const cv::Mat& g
 
 }  // namespace
 
-std::vector<FaceCrop> FaceTools::chips(const cv::Mat& image, const cv::Mat& gray, int reduction) const {
+std::vector<FaceCrop> FaceTools::chips(const cv::Mat& image, const cv::Mat& gray, int reduction,
+                                       const ForEach& each) const {
   if (!impl_->detector || !impl_->aligner) throw std::logic_error("FaceTools: chips() needs detect or align mode");
-  std::vector<FaceCrop> out;
-  int index = 0;
-  for (const Detection& d : find_faces(*impl_->detector, gray)) {
+  const std::vector<Detection> found = find_faces(*impl_->detector, gray, each);
+  std::vector<FaceCrop> out(found.size());
+  for_each(each, static_cast<std::ptrdiff_t>(found.size()), [&](std::ptrdiff_t i) {
+    const Detection& d = found[static_cast<size_t>(i)];
     const std::vector<cv::Point2f> pts = impl_->aligner->landmarks(gray, d.box);
-    FaceCrop crop;
+    FaceCrop& crop = out[static_cast<size_t>(i)];
     crop.chip = extract_face_chip(image, pts);
     crop.landmarks_found = FaceAligner::plausible(pts, d.box);
-    crop.face_index = index++;
+    crop.face_index = static_cast<int>(i);
     crop.box = FaceBox{d.box.x * reduction, d.box.y * reduction, d.box.width * reduction, d.box.height * reduction};
-    out.push_back(std::move(crop));
-  }
+  });
   return out;
 }
 

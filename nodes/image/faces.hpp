@@ -20,6 +20,7 @@
 #include <opencv2/core.hpp>
 #include <vector>
 
+#include "nodes/core/parallel.hpp"
 #include "nodes/image/embed.hpp"
 #include "nodes/learned/resnet.hpp"
 
@@ -41,8 +42,9 @@ class FaceTools {
   // `reduction` is the decode scale factor (boxes are reported in source pixels).
   std::vector<FaceCrop> faces(const cv::Mat& gray, int reduction, const EmbedOptions& opt) const;
   // resnet, detect|align: one RGB chip per detected face (FaceCrop::chip), left to right.
-  // `image` is the decoded frame (BGR, BGRA or grey), `gray` its luminance.
-  std::vector<FaceCrop> chips(const cv::Mat& image, const cv::Mat& gray, int reduction) const;
+  // `image` is the decoded frame (BGR, BGRA or grey), `gray` its luminance. `each` spreads the
+  // detection and the faces' landmarks and chips over threads (same result; empty = this thread).
+  std::vector<FaceCrop> chips(const cv::Mat& image, const cv::Mat& gray, int reduction, const ForEach& each = {}) const;
   // nullptr unless built for resnet.
   const FaceDescriptorNet* net() const;
 

@@ -449,6 +449,23 @@ FaceDescriptorNet FaceDescriptorNet::load(const fs::path& models_dir) {
   return FaceDescriptorNet(std::move(m), models_dir);
 }
 
+void FaceDescriptorNet::warm(int engines) const {
+  const Model& m = *model_;
+  size_t idle = 0;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    idle = m.idle.size();
+  }
+  std::vector<std::unique_ptr<cv::dnn::Net>> built;
+  for (size_t k = idle; k < static_cast<size_t>(std::max(engines, 0)); ++k) {
+    auto net = build_net(m.tensors);
+    forward(*net, cv::Mat(kDescriptorChip, kDescriptorChip, CV_8UC3, cv::Scalar::all(128)));
+    built.push_back(std::move(net));
+  }
+  std::lock_guard<std::mutex> lock(m.mu);
+  for (auto& net : built) m.idle.push_back(std::move(net));
+}
+
 FaceDescriptor FaceDescriptorNet::describe(const cv::Mat& rgb) const {
   check_chip(rgb);
   const Model& m = *model_;

@@ -8,9 +8,12 @@
 #include <string>
 #include <thread>
 
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/opencv/cv_image.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "nodes/core/parallel.hpp"
 #include "nodes/image/detect.hpp"
 #include "test_util.hpp"
 
@@ -243,6 +246,48 @@ TEST_F(PastedFaces, ConcurrentCallsMatchSequential) {
     for (size_t i = 0; i < ref.size(); ++i) {
       EXPECT_EQ((*r)[i].box, ref[i].box);
       EXPECT_FLOAT_EQ((*r)[i].score, ref[i].score);
+    }
+  }
+}
+
+// HOG runs dlib's detector in pieces (pyramid levels, level × filter bank). Without resampling
+// (upscale 1), size filter or extra suppression, detect() must return dlib's own detections —
+// the same boxes and the same float scores — however the pieces are run: here, in order, last
+// to first, and on two threads.
+TEST_F(PastedFaces, HogPiecesGiveDlibsOwnDetections) {
+  cv::Mat gray, small;
+  cv::cvtColor(frame_->bgr, gray, cv::COLOR_BGR2GRAY);
+  cv::resize(gray, small, cv::Size(), 0.5, 0.5, cv::INTER_AREA);  // 640×360, faces 60–130 px: quick
+  dlib::frontal_face_detector dlib_detector = dlib::get_frontal_face_detector();
+  std::vector<dlib::rect_detection> raw;
+  dlib_detector(dlib::cv_image<unsigned char>(small), raw, 0.0);
+  std::vector<Detection> want;
+  for (const auto& r : raw)
+    want.push_back({cv::Rect(static_cast<int>(r.rect.left()), static_cast<int>(r.rect.top()),
+                             static_cast<int>(r.rect.width()), static_cast<int>(r.rect.height())) &
+                        cv::Rect(0, 0, small.cols, small.rows),
+                    static_cast<float>(r.detection_confidence)});
+  want = non_max_suppression(want, 1.0f);  // only orders them as detect() does
+  ASSERT_GE(want.size(), 2u) << "too few detections for the comparison to mean anything";
+
+  DetectOptions o;
+  o.upscale = 1.0;
+  o.min_face = 1;
+  o.nms_iou = 1.0f;
+  const FaceDetector d(o);
+  ASSERT_EQ(d.detection_scale(small.size()), 1.0);
+  const ForEach backwards = [](std::ptrdiff_t n, const std::function<void(std::ptrdiff_t)>& fn) {
+    for (std::ptrdiff_t i = n; i-- > 0;) fn(i);
+  };
+  const ForEach two_threads = [](std::ptrdiff_t n, const std::function<void(std::ptrdiff_t)>& fn) {
+    parallel_for(n, 2, fn);
+  };
+  for (const ForEach& each : {ForEach{}, backwards, two_threads}) {
+    const auto got = d.detect(small, each);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i].box, want[i].box) << i;
+      EXPECT_EQ(got[i].score, want[i].score) << i;
     }
   }
 }
