@@ -21,6 +21,7 @@
 #include "nodes/chart/chart.hpp"
 #include "nodes/core/parallel.hpp"
 #include "nodes/measure/heldout.hpp"
+#include "nodes/measure/summary.hpp"
 #include "nodes/model/answer.hpp"
 namespace lumaflow {
 namespace {
@@ -38,12 +39,6 @@ Json partition_scores(const Labels& truth, const Labels& clusters) {
   j["nmi"] = round4(normalized_mutual_info(truth, clusters));
   j["purity"] = round4(purity(truth, clusters));
   return j;
-}
-
-std::string fmt(double v, int digits = 3) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
 }
 
 // Everything the stages produce; each stage writes only its own members.
@@ -272,9 +267,9 @@ class Stages {
       if (opt_.run_charts) {
         ChartOptions c =
             chart_options("DBSCAN: agreement with the folders (ARI) and cluster count vs eps", "eps", "ARI");
-        c.vlines = {{suggested, "suggested " + fmt(suggested, 3)}};
+        c.vlines = {{suggested, "suggested " + fixed_digits(suggested, 3)}};
         if (opt_.dbscan.eps <= top)
-          c.vlines.insert(c.vlines.begin(), {opt_.dbscan.eps, "prototype eps " + fmt(opt_.dbscan.eps, 2)});
+          c.vlines.insert(c.vlines.begin(), {opt_.dbscan.eps, "prototype eps " + fixed_digits(opt_.dbscan.eps, 2)});
         chart("dbscan_eps_sweep.png", line_chart(xs, left, right, c, "clusters"));
       }
     });
@@ -601,44 +596,7 @@ AnalysisResult AnalysisStages::result() const {
   r["analysis_seconds"] = round4(std::chrono::duration<double>(Clock::now() - t0).count());
   r["peak_rss_mb"] = std::round(peak_rss_mb());
 
-  std::ostringstream s;
-  if (r.contains("dbscan") && r["dbscan"].contains("prototype")) {
-    const Json& p = r["dbscan"]["prototype"];
-    s << "DBSCAN clusters: " << p["clusters"].get<int>() << " (eps " << fmt(opt.dbscan.eps, 2) << ", minPts "
-      << opt.dbscan.min_pts << (opt.dbscan.normalize ? ", L2-normalised" : "") << "; ARI "
-      << fmt(p["ari"].get<double>()) << ", noise " << fmt(100 * p["noise_fraction"].get<double>(), 1) << "%)\n";
-    if (r["dbscan"].contains("suggested") && r["dbscan"].contains("best")) {
-      const Json& q = r["dbscan"]["suggested"];
-      const Json& b = r["dbscan"]["best"];
-      s << "  at the suggested eps " << fmt(q["eps"].get<double>()) << ": " << q["clusters"].get<int>()
-        << " clusters, ARI " << fmt(q["ari"].get<double>()) << "; best of the sweep: ARI "
-        << fmt(b["ari"].get<double>()) << " at eps " << fmt(b["eps"].get<double>()) << ", minPts "
-        << b["min_pts"].get<int>() << "\n";
-    }
-  } else {
-    s << "DBSCAN clusters: (skipped)\n";
-  }
-  if (r.contains("umap") || r.contains("tsne")) {
-    s << "trustworthiness(" << opt.trust_k << "):";
-    if (r.contains("umap")) s << " UMAP " << fmt(r["umap"]["trustworthiness"].get<double>());
-    if (r.contains("tsne")) s << " t-SNE " << fmt(r["tsne"]["trustworthiness"].get<double>());
-    s << "\n";
-  }
-  if (r.contains("classification")) {
-    s << "classification:";
-    for (const auto& [k, v] : r["classification"].items())
-      if (k != "folds") s << " " << k << " " << fmt(v.get<double>());
-    s << "\n";
-  }
-  if (r.contains("heldout")) {
-    const Json& h = r["heldout"];
-    s << "held-out (" << h["test_per_person"].get<int>() << " per person): pca+SVM "
-      << fmt(h["pca_svm"]["accuracy"].get<double>()) << ", umap2+SVM " << fmt(h["umap2_svm"]["accuracy"].get<double>())
-      << ", umapN+SVM " << fmt(h["umapN_svm"]["accuracy"].get<double>());
-    if (h.contains("raw_1nn")) s << ", 1-NN raw " << fmt(h["raw_1nn"].get<double>());
-    s << ", 1-NN pca " << fmt(h["pca_1nn"].get<double>()) << "\n";
-  }
-  res.summary = s.str();
+  res.summary = analysis_summary(r, opt);
   return res;
 }
 
