@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include "nodes/core/parallel.hpp"
 
@@ -20,32 +21,45 @@ namespace {
 // 20× margin while keeping the exact re-checks (O(d) each) to a thin slice of the pairs.
 constexpr double kBand = 1e-4;
 
+// |Gram squared distance − exact squared distance of the float rows| <= kGramBand·(‖a‖² + ‖b‖²).
+// A Gram matrix of pixel rows is exact for the bytes / 255, while the rows hold those values
+// rounded to float (relative error <= 2⁻²⁴ each): the distances differ by at most about
+// 2.4e-7·(‖a‖²+‖b‖²), plus 1.2e-7 of that when stored as float in a RadiusGraph. 4e-6 is a
+// 10× margin; the pairs inside it are a few per pass and are re-decided from the rows.
+constexpr double kGramBand = 4e-6;
+
 // Row scale factors (1/‖row‖ when normalising) and the squared norms of the scaled rows, in
-// double. Every GEMM runs on the rows as given and applies the scales to its products, so no
-// normalised copy of x is ever made.
+// double. Every pass runs on the rows (or their Gram matrix) as given and applies the scales
+// to its products, so no normalised copy of x is ever made.
 struct Scaled {
   std::vector<double> scale;  // 1/‖row‖ when normalising (1 for zero rows), else 1
   std::vector<double> sq;     // ‖scale·row‖² (1 or 0 when normalising)
 };
 
-Scaled scaled_norms(MatrixRefF x, bool normalize) {
-  const auto n = static_cast<size_t>(x.rows());
+// From the squared norms of the rows.
+Scaled scaled_from(const std::vector<double>& q, bool normalize) {
+  const size_t n = q.size();
   Scaled s{std::vector<double>(n, 1.0), std::vector<double>(n, 0.0)};
   for (size_t i = 0; i < n; ++i) {
-    const double q = x.row(static_cast<Eigen::Index>(i)).cast<double>().squaredNorm();
-    if (normalize && q > 0) {
-      s.scale[i] = 1.0 / std::sqrt(q);
-      s.sq[i] = q * s.scale[i] * s.scale[i];
+    if (normalize && q[i] > 0) {
+      s.scale[i] = 1.0 / std::sqrt(q[i]);
+      s.sq[i] = q[i] * s.scale[i] * s.scale[i];
     } else {
-      s.sq[i] = normalize ? 0.0 : q;
+      s.sq[i] = normalize ? 0.0 : q[i];
     }
   }
   return s;
 }
 
+Scaled scaled_norms(MatrixRefF x, bool normalize) {
+  std::vector<double> q(static_cast<size_t>(x.rows()));
+  for (Eigen::Index i = 0; i < x.rows(); ++i) q[static_cast<size_t>(i)] = x.row(i).cast<double>().squaredNorm();
+  return scaled_from(q, normalize);
+}
+
 // Squared distance of scaled rows i and j from their raw dot product g.
-inline double scaled_sq(const Scaled& s, size_t i, size_t j, float g) {
-  return s.sq[i] + s.sq[j] - 2.0 * s.scale[i] * s.scale[j] * static_cast<double>(g);
+inline double scaled_sq(const Scaled& s, size_t i, size_t j, double g) {
+  return s.sq[i] + s.sq[j] - 2.0 * s.scale[i] * s.scale[j] * g;
 }
 
 // Exact squared distance between scaled rows i and j of x, in double.
@@ -54,6 +68,80 @@ double exact_sq(MatrixRefF x, const std::vector<double>& scale, Eigen::Index i, 
           x.row(j).cast<double>() * scale[static_cast<size_t>(j)])
       .squaredNorm();
 }
+
+// ---- pair sources -------------------------------------------------------------------------
+//
+// The algorithms below read squared distances through a source: size(), scaled() (the scales
+// and squared norms), band() (|approximate − exact| <= band·(sq[i] + sq[j])), exact(i, j), and
+// blocks of raw dot products handed to a callback as g with g(r, c):
+//   dots(r0, rows, c0, f): rows r0 .. r0+rows against columns c0 .. n;
+//   dots_of(idx, f): rows idx[r] against all columns.
+
+// The rows themselves: float GEMM blocks, exact values from the rows in double.
+class RowPairs {
+ public:
+  RowPairs(MatrixRefF x, bool normalize) : x_(x), s_(scaled_norms(x, normalize)) {}
+  Eigen::Index size() const { return x_.rows(); }
+  const Scaled& scaled() const { return s_; }
+  static double band() { return kBand; }
+  double exact(Eigen::Index i, Eigen::Index j) const { return exact_sq(x_, s_.scale, i, j); }
+  template <class F>
+  void dots(Eigen::Index r0, Eigen::Index rows, Eigen::Index c0, F&& f) const {
+    const RowMatrixF g = x_.middleRows(r0, rows) * x_.middleRows(c0, x_.rows() - c0).transpose();
+    f(g);
+  }
+  template <class F>
+  void dots_of(const std::vector<Eigen::Index>& idx, F&& f) const {
+    RowMatrixF rows(static_cast<Eigen::Index>(idx.size()), x_.cols());
+    for (size_t r = 0; r < idx.size(); ++r) rows.row(static_cast<Eigen::Index>(r)) = x_.row(idx[r]);
+    const RowMatrixF g = rows * x_.transpose();
+    f(g);
+  }
+
+ private:
+  MatrixRefF x_;
+  Scaled s_;
+};
+
+// A Gram matrix G = X·Xᵀ read in place (column r of G is row r: G is symmetric); exact values
+// from the rows X when given, else from G.
+class GramPairs {
+ public:
+  GramPairs(const GramInput& in, bool normalize) : g_(in.gram), rows_(in.rows) {
+    const Eigen::Index n = g_.rows();
+    if (g_.cols() != n)
+      throw std::invalid_argument("dbscan: the Gram matrix is " + std::to_string(n) + "×" + std::to_string(g_.cols()) +
+                                  ", not square");
+    if (rows_ && rows_->rows() != n)
+      throw std::invalid_argument("dbscan: " + std::to_string(rows_->rows()) + " rows for a Gram matrix of " +
+                                  std::to_string(n));
+    std::vector<double> q(static_cast<size_t>(n));
+    for (Eigen::Index i = 0; i < n; ++i) q[static_cast<size_t>(i)] = g_(i, i);
+    s_ = scaled_from(q, normalize);
+    if (rows_) row_scale_ = scaled_norms(*rows_, normalize).scale;
+  }
+  Eigen::Index size() const { return g_.rows(); }
+  const Scaled& scaled() const { return s_; }
+  static double band() { return kGramBand; }
+  double exact(Eigen::Index i, Eigen::Index j) const {
+    if (rows_) return exact_sq(*rows_, row_scale_, i, j);
+    return scaled_sq(s_, static_cast<size_t>(i), static_cast<size_t>(j), g_(j, i));
+  }
+  template <class F>
+  void dots(Eigen::Index r0, Eigen::Index /*rows*/, Eigen::Index c0, F&& f) const {
+    f([&](Eigen::Index r, Eigen::Index c) { return g_(c0 + c, r0 + r); });
+  }
+  template <class F>
+  void dots_of(const std::vector<Eigen::Index>& idx, F&& f) const {
+    f([&](Eigen::Index r, Eigen::Index c) { return g_(c, idx[static_cast<size_t>(r)]); });
+  }
+
+ private:
+  const Eigen::MatrixXd& g_;
+  const RowMatrixF* rows_;
+  Scaled s_;
+  std::vector<double> row_scale_;
+};
 
 // Block height as a function of n only, so every block has the same shape for any thread count
 // (Eigen's GEMM rounding depends on the shape) and small problems still split across cores.
@@ -68,38 +156,73 @@ void check_eps(float eps, const char* who) {
                                 std::to_string(eps));
 }
 
-// A radius holding about max_pairs unordered pairs of scaled rows, from the distance
+// The k-th smallest (0-based) exact squared distance among pairs (i, j) whose approximate values
+// approx(visit) enumerates as visit(i, j, v), given the k-th smallest approximate value vk and a
+// bound bmax on every pair's error: pairs below vk − 2·bmax are certainly below the answer and
+// only counted, pairs above vk + 2·bmax certainly above it; the rest are re-ranked exactly.
+template <class Src, class Enumerate>
+double exact_kth(const Src& src, size_t k, double vk, double bmax, Enumerate&& approx) {
+  size_t below = 0;
+  std::vector<double> near;
+  approx([&](Eigen::Index i, Eigen::Index j, double v) {
+    if (v < vk - 2 * bmax)
+      ++below;
+    else if (v <= vk + 2 * bmax)
+      near.push_back(i == j ? 0.0 : src.exact(i, j));
+  });
+  const size_t at = k - below;
+  std::nth_element(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(at), near.end());
+  return near[at];
+}
+
+double max_sq(const Scaled& s) { return s.sq.empty() ? 0.0 : *std::max_element(s.sq.begin(), s.sq.end()); }
+
+// A radius holding about max_pairs unordered pairs of scaled rows, from the exact distance
 // distribution of up to 512 evenly spaced rows to all rows; +inf when every pair fits.
-float radius_for_pairs(MatrixRefF x, const Scaled& s, int64_t max_pairs) {
-  const Eigen::Index n = x.rows();
+template <class Src>
+float radius_for_pairs(const Src& src, int64_t max_pairs) {
+  const Eigen::Index n = src.size();
+  const Scaled& s = src.scaled();
   const double all_pairs = 0.5 * static_cast<double>(n) * static_cast<double>(n - 1);
   if (max_pairs <= 0 || all_pairs <= static_cast<double>(max_pairs)) return std::numeric_limits<float>::infinity();
   const Eigen::Index m = std::min<Eigen::Index>(n, 512);
+  const auto sample = [&](Eigen::Index r) { return r * n / m; };
   std::vector<float> d2;
   d2.reserve(static_cast<size_t>(m * (n - 1)));
   // 64 sampled rows per product: one pass over x per block, not per row.
   constexpr Eigen::Index kRows = 64;
-  RowMatrixF rows, g;
   for (Eigen::Index t0 = 0; t0 < m; t0 += kRows) {
-    const Eigen::Index b = std::min(kRows, m - t0);
-    rows.resize(b, x.cols());
-    for (Eigen::Index r = 0; r < b; ++r) rows.row(r) = x.row((t0 + r) * n / m);
-    g.noalias() = rows * x.transpose();
-    for (Eigen::Index r = 0; r < b; ++r) {
-      const auto i = static_cast<size_t>((t0 + r) * n / m);
-      for (Eigen::Index j = 0; j < n; ++j)
-        if (static_cast<size_t>(j) != i)
-          d2.push_back(static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j))));
-    }
+    std::vector<Eigen::Index> idx;
+    for (Eigen::Index r = t0; r < std::min(m, t0 + kRows); ++r) idx.push_back(sample(r));
+    src.dots_of(idx, [&](const auto& g) {
+      for (size_t r = 0; r < idx.size(); ++r) {
+        const auto i = static_cast<size_t>(idx[r]);
+        for (Eigen::Index j = 0; j < n; ++j)
+          if (static_cast<size_t>(j) != i)
+            d2.push_back(
+                static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(static_cast<Eigen::Index>(r), j))));
+      }
+    });
   }
   const auto k = static_cast<size_t>(static_cast<double>(max_pairs) / all_pairs * static_cast<double>(d2.size()));
-  std::nth_element(d2.begin(), d2.begin() + static_cast<std::ptrdiff_t>(k), d2.end());
-  const float r = std::sqrt(std::max(0.f, d2[k]));
+  float vk;
+  {
+    std::vector<float> sorted = d2;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
+    vk = sorted[k];
+  }
+  const double e = exact_kth(src, k, vk, src.band() * 2 * max_sq(s), [&](auto&& visit) {
+    size_t at = 0;
+    for (Eigen::Index r = 0; r < m; ++r)
+      for (Eigen::Index j = 0; j < n; ++j)
+        if (j != sample(r)) visit(sample(r), j, static_cast<double>(d2[at++]));
+  });
+  const float r = std::sqrt(static_cast<float>(std::max(0.0, e)));
   return std::nextafter(r, 0.f) > 0 ? std::nextafter(r, 0.f) : r;
 }
 
 // mask[e] = 1 iff stored edge e is within eps, deciding pairs near the boundary exactly.
-std::vector<uint8_t> within_mask(const detail::RadiusGraph& graph, MatrixRefF x, const std::vector<double>& scale,
+std::vector<uint8_t> within_mask(const detail::RadiusGraph& graph, const std::function<double(int32_t, int32_t)>& exact,
                                  float eps, int threads) {
   const double e = decimal_value(eps), eps2 = e * e;
   const Eigen::Index n = static_cast<Eigen::Index>(graph.offsets.size()) - 1;
@@ -110,14 +233,14 @@ std::vector<uint8_t> within_mask(const detail::RadiusGraph& graph, MatrixRefF x,
       const auto uk = static_cast<size_t>(k);
       const int32_t j = graph.neighbors[uk];
       const double v = graph.sq_dist[uk];
-      const double band = kBand * (si + graph.sq_norm[static_cast<size_t>(j)]);
+      const double band = graph.band * (si + graph.sq_norm[static_cast<size_t>(j)]);
       bool in;
       if (v < eps2 - band)
         in = true;
       else if (v > eps2 + band)
         in = false;
       else
-        in = exact_sq(x, scale, i, j) <= eps2;
+        in = exact(static_cast<int32_t>(i), j) <= eps2;
       mask[uk] = in ? 1 : 0;
     }
   });
@@ -149,12 +272,13 @@ int worker_count(Eigen::Index n, int threads) {
 
 // Upper triangle of the scaled distance matrix, block row by block row: block b holds rows
 // [b0, b0+B) against columns [b0, n). Calls visit(worker, i, j, v, band) for every pair i < j
-// whose GEMM squared distance v is <= limit2 + band, where band bounds v's float error;
+// whose approximate squared distance v is <= limit2 + band, where band bounds v's error;
 // worker is in [0, workers). Which pairs are visited does not depend on `workers`, the order
 // does; within a worker, pairs come in blocks of ascending i.
-template <class Visit>
-void for_each_pair_within(MatrixRefF x, const Scaled& s, double limit2, int workers, Visit&& visit) {
-  const Eigen::Index n = x.rows();
+template <class Src, class Visit>
+void for_each_pair_within(const Src& src, double limit2, int workers, Visit&& visit) {
+  const Eigen::Index n = src.size();
+  const Scaled& s = src.scaled();
   const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
   // Block b costs ∝ n − b·B; pairing the first with the last balances contiguous chunks.
   std::vector<Eigen::Index> order;
@@ -163,41 +287,42 @@ void for_each_pair_within(MatrixRefF x, const Scaled& s, double limit2, int work
     if (lo != hi) order.push_back(hi);
   }
   parallel_chunks(workers, workers, [&](std::ptrdiff_t w0, std::ptrdiff_t w1) {
-    RowMatrixF g;
     for (std::ptrdiff_t w = w0; w < w1; ++w)
       for (Eigen::Index t = nb * w / workers; t < nb * (w + 1) / workers; ++t) {
         const Eigen::Index b0 = order[static_cast<size_t>(t)] * B, rows = std::min(B, n - b0);
-        g.resize(rows, n - b0);
-        g.noalias() = x.middleRows(b0, rows) * x.middleRows(b0, n - b0).transpose();
-        for (Eigen::Index r = 0; r < rows; ++r) {
-          const auto i = static_cast<size_t>(b0 + r);
-          for (Eigen::Index c = r + 1; c < g.cols(); ++c) {
-            const auto j = static_cast<size_t>(b0 + c);
-            const double v = scaled_sq(s, i, j, g(r, c));
-            const double band = kBand * (s.sq[i] + s.sq[j]);
-            if (v <= limit2 + band)
-              visit(static_cast<int>(w), static_cast<int32_t>(i), static_cast<int32_t>(j), v, band);
+        src.dots(b0, rows, b0, [&](const auto& g) {
+          for (Eigen::Index r = 0; r < rows; ++r) {
+            const auto i = static_cast<size_t>(b0 + r);
+            for (Eigen::Index c = r + 1; c < n - b0; ++c) {
+              const auto j = static_cast<size_t>(b0 + c);
+              const double v = scaled_sq(s, i, j, g(r, c));
+              const double band = src.band() * (s.sq[i] + s.sq[j]);
+              if (v <= limit2 + band)
+                visit(static_cast<int>(w), static_cast<int32_t>(i), static_cast<int32_t>(j), v, band);
+            }
           }
-        }
+        });
       }
   });
 }
 
 // The same, for pairs whose exact squared distance is <= eps2: visit(worker, i, j).
-template <class Visit>
-void for_each_close_pair(MatrixRefF x, const Scaled& s, double eps2, int workers, Visit&& visit) {
-  for_each_pair_within(x, s, eps2, workers, [&](int w, int32_t i, int32_t j, double v, double band) {
-    if (v >= eps2 - band && exact_sq(x, s.scale, i, j) > eps2) return;
+template <class Src, class Visit>
+void for_each_close_pair(const Src& src, double eps2, int workers, Visit&& visit) {
+  for_each_pair_within(src, eps2, workers, [&](int w, int32_t i, int32_t j, double v, double band) {
+    if (v >= eps2 - band && src.exact(i, j) > eps2) return;
     visit(w, i, j);
   });
 }
 
 // Symmetric radius graph (CSR) of the pairs within max_eps2 plus
-// the error band, with their GEMM distances: exact decisions are made per eps later.
-detail::RadiusGraph build_graph(MatrixRefF x, const Scaled& s, double max_eps2, int threads) {
-  const Eigen::Index n = x.rows();
+// the error band, with their approximate distances: exact decisions are made per eps later.
+template <class Src>
+detail::RadiusGraph build_graph(const Src& src, double max_eps2, int threads) {
+  const Eigen::Index n = src.size();
   detail::RadiusGraph graph;
-  graph.sq_norm.assign(s.sq.begin(), s.sq.end());
+  graph.sq_norm.assign(src.scaled().sq.begin(), src.scaled().sq.end());
+  graph.band = src.band();
   graph.offsets.assign(static_cast<size_t>(n) + 1, 0);
   if (n == 0) return graph;
   struct Pair {
@@ -206,7 +331,7 @@ detail::RadiusGraph build_graph(MatrixRefF x, const Scaled& s, double max_eps2, 
   };
   const int workers = worker_count(n, threads);
   std::vector<std::vector<Pair>> found(static_cast<size_t>(workers));
-  for_each_pair_within(x, s, max_eps2, workers, [&](int w, int32_t i, int32_t j, double v, double) {
+  for_each_pair_within(src, max_eps2, workers, [&](int w, int32_t i, int32_t j, double v, double) {
     found[static_cast<size_t>(w)].push_back({i, j, static_cast<float>(v)});
   });
   for (const auto& f : found)
@@ -297,14 +422,12 @@ void check_min_pts(int min_pts, const char* who) {
     throw std::invalid_argument(std::string(who) + ": min_pts must be >= 1, got " + std::to_string(min_pts));
 }
 
-}  // namespace
-
-Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
+template <class Src>
+Labels dbscan_from(const Src& src, const DbscanOptions& opt) {
   check_eps(opt.eps, "dbscan");
   check_min_pts(opt.min_pts, "dbscan");
-  const Eigen::Index n = x.rows();
+  const Eigen::Index n = src.size();
   if (n == 0) return {};
-  const Scaled s = scaled_norms(x, opt.normalize);
   const double e = decimal_value(opt.eps), eps2 = e * e;
   const int workers = worker_count(n, opt.threads);
 
@@ -317,7 +440,7 @@ Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
   for (CountState& st : cs) st.counts.assign(static_cast<size_t>(n), 0);
   std::atomic<int64_t> kept{0};
   std::atomic<bool> keep{opt.pair_budget > 0};
-  for_each_close_pair(x, s, eps2, workers, [&](int w, int32_t i, int32_t j) {
+  for_each_close_pair(src, eps2, workers, [&](int w, int32_t i, int32_t j) {
     CountState& st = cs[static_cast<size_t>(w)];
     ++st.counts[static_cast<size_t>(i)];
     ++st.counts[static_cast<size_t>(j)];
@@ -350,7 +473,7 @@ Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
       BorderPairs border;
     };
     std::vector<LinkState> ls(static_cast<size_t>(workers));
-    for_each_close_pair(x, s, eps2, workers, [&](int w, int32_t i, int32_t j) {
+    for_each_close_pair(src, eps2, workers, [&](int w, int32_t i, int32_t j) {
       if (!core[static_cast<size_t>(i)] && !core[static_cast<size_t>(j)]) return;
       LinkState& st = ls[static_cast<size_t>(w)];
       if (!st.uf) st.uf = std::make_unique<UnionFind>(n);
@@ -365,14 +488,81 @@ Labels dbscan(MatrixRefF x, const DbscanOptions& opt) {
   return labels_from_components(core, uf, border);
 }
 
-RadiusNeighborhoods::RadiusNeighborhoods(MatrixRefF x, float max_eps, bool normalize, int threads, int64_t max_pairs)
-    : data_(x), max_eps_(max_eps), requested_max_eps_(max_eps), threads_(threads) {
+// The capped max_eps and the radius graph of a RadiusNeighborhoods.
+template <class Src>
+std::pair<float, detail::RadiusGraph> neighborhoods_from(const Src& src, float max_eps, int threads,
+                                                         int64_t max_pairs) {
   check_eps(max_eps, "RadiusNeighborhoods");
-  const Scaled s = scaled_norms(data_, normalize);
-  max_eps_ = std::min(max_eps_, radius_for_pairs(data_, s, max_pairs));
-  const double e = decimal_value(max_eps_);
-  graph_ = build_graph(data_, s, e * e, threads);
-  scale_ = s.scale;
+  max_eps = std::min(max_eps, radius_for_pairs(src, max_pairs));
+  const double e = decimal_value(max_eps);
+  return {max_eps, build_graph(src, e * e, threads)};
+}
+
+template <class Src>
+std::vector<float> k_distances_from(const Src& src, int k, int threads) {
+  const Eigen::Index n = src.size();
+  if (k < 1 || k > n)
+    throw std::invalid_argument("k_distances: k=" + std::to_string(k) + " must be in [1, " + std::to_string(n) + "]");
+  const Scaled& s = src.scaled();
+  const double sq_max = max_sq(s);
+  std::vector<float> out(static_cast<size_t>(n));
+  const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
+  // Contiguous runs of whole blocks per thread: block shapes (hence GEMM rounding) and the exact
+  // refinement below make the result independent of the thread count.
+  parallel_chunks(nb, threads, [&](std::ptrdiff_t bb, std::ptrdiff_t be) {
+    std::vector<double> row(static_cast<size_t>(n)), sorted(static_cast<size_t>(n));
+    for (std::ptrdiff_t blk = bb; blk < be; ++blk) {
+      const Eigen::Index r0 = blk * B, rows = std::min(B, n - r0);
+      src.dots(r0, rows, 0, [&](const auto& g) {
+        for (Eigen::Index r = 0; r < rows; ++r) {
+          const auto i = static_cast<size_t>(r0 + r);
+          for (Eigen::Index j = 0; j < n; ++j)
+            row[static_cast<size_t>(j)] = scaled_sq(s, i, static_cast<size_t>(j), g(r, j));
+          row[i] = 0.0;
+          sorted = row;
+          std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
+          // The exact k-th distance², the point itself counting as 0; only the pairs within
+          // twice the error band of the approximate k-th are computed exactly.
+          const double d2 = exact_kth(src, static_cast<size_t>(k - 1), sorted[static_cast<size_t>(k - 1)],
+                                      src.band() * (s.sq[i] + sq_max), [&](auto&& visit) {
+                                        for (Eigen::Index j = 0; j < n; ++j)
+                                          visit(static_cast<Eigen::Index>(i), j, row[static_cast<size_t>(j)]);
+                                      });
+          // Rounded up to the next float, so that eps = this value still counts the k-th
+          // neighbour in (a round-to-nearest float can fall just below the exact distance).
+          const double d = std::sqrt(std::max(0.0, d2));
+          float f = static_cast<float>(d);
+          if (static_cast<double>(f) < d) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+          out[i] = f;
+        }
+      });
+    }
+  });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+Labels dbscan(MatrixRefF x, const DbscanOptions& opt) { return dbscan_from(RowPairs(x, opt.normalize), opt); }
+
+Labels dbscan(const GramInput& g, const DbscanOptions& opt) { return dbscan_from(GramPairs(g, opt.normalize), opt); }
+
+RadiusNeighborhoods::RadiusNeighborhoods(MatrixRefF x, float max_eps, bool normalize, int threads, int64_t max_pairs)
+    : max_eps_(max_eps), requested_max_eps_(max_eps), threads_(threads) {
+  // A copy of x, kept for the exact re-decisions near each eps.
+  auto data = std::make_shared<const RowMatrixF>(x);
+  auto src = std::make_shared<const RowPairs>(*data, normalize);
+  std::tie(max_eps_, graph_) = neighborhoods_from(*src, max_eps, threads, max_pairs);
+  exact_ = [data, src](int32_t i, int32_t j) { return src->exact(i, j); };
+}
+
+RadiusNeighborhoods::RadiusNeighborhoods(const GramInput& g, float max_eps, bool normalize, int threads,
+                                         int64_t max_pairs)
+    : max_eps_(max_eps), requested_max_eps_(max_eps), threads_(threads) {
+  auto src = std::make_shared<const GramPairs>(g, normalize);
+  std::tie(max_eps_, graph_) = neighborhoods_from(*src, max_eps, threads, max_pairs);
+  exact_ = [src](int32_t i, int32_t j) { return src->exact(i, j); };
 }
 
 std::vector<uint8_t> RadiusNeighborhoods::within(float eps) const {
@@ -380,7 +570,7 @@ std::vector<uint8_t> RadiusNeighborhoods::within(float eps) const {
   if (eps > max_eps_)
     throw std::invalid_argument("RadiusNeighborhoods: eps " + std::to_string(eps) + " exceeds max_eps " +
                                 std::to_string(max_eps_));
-  return within_mask(graph_, data_, scale_, eps, threads_);
+  return within_mask(graph_, exact_, eps, threads_);
 }
 
 Labels RadiusNeighborhoods::dbscan(float eps, int min_pts) const {
@@ -403,50 +593,11 @@ Labels RadiusNeighborhoods::dbscan(float eps, int min_pts) const {
 std::vector<int> RadiusNeighborhoods::neighbor_counts(float eps) const { return counts_from_mask(graph_, within(eps)); }
 
 std::vector<float> k_distances(MatrixRefF x, int k, bool normalize, int threads) {
-  const Eigen::Index n = x.rows();
-  if (k < 1 || k > n)
-    throw std::invalid_argument("k_distances: k=" + std::to_string(k) + " must be in [1, " + std::to_string(n) + "]");
-  const Scaled s = scaled_norms(x, normalize);
-  const double sq_max = n ? *std::max_element(s.sq.begin(), s.sq.end()) : 0.0;
-  std::vector<float> out(static_cast<size_t>(n));
-  const Eigen::Index B = block_rows_for(n), nb = (n + B - 1) / B;
-  // Contiguous runs of whole blocks per thread: block shapes (hence GEMM rounding) and the exact
-  // refinement below make the result independent of the thread count.
-  parallel_chunks(nb, threads, [&](std::ptrdiff_t bb, std::ptrdiff_t be) {
-    std::vector<float> row(static_cast<size_t>(n)), sorted(static_cast<size_t>(n));
-    std::vector<double> exact;
-    RowMatrixF g;
-    for (std::ptrdiff_t blk = bb; blk < be; ++blk) {
-      const Eigen::Index r0 = blk * B, rows = std::min(B, n - r0);
-      g.noalias() = x.middleRows(r0, rows) * x.transpose();
-      for (Eigen::Index r = 0; r < rows; ++r) {
-        const auto i = static_cast<size_t>(r0 + r);
-        for (Eigen::Index j = 0; j < n; ++j)
-          row[static_cast<size_t>(j)] = static_cast<float>(scaled_sq(s, i, static_cast<size_t>(j), g(r, j)));
-        row[i] = 0.f;
-        sorted = row;
-        std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
-        const double v = sorted[static_cast<size_t>(k - 1)];
-        // Every true k-nearest has GEMM distance² <= v + 2·band; re-rank those exactly.
-        const double limit = v + 2 * kBand * (s.sq[i] + sq_max);
-        exact.clear();
-        for (Eigen::Index j = 0; j < n; ++j)
-          if (static_cast<size_t>(j) == i)
-            exact.push_back(0.0);
-          else if (row[static_cast<size_t>(j)] <= limit)
-            exact.push_back(exact_sq(x, s.scale, static_cast<Eigen::Index>(i), j));
-        std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end());
-        // Rounded up to the next float, so that eps = this value still counts the k-th
-        // neighbour in (a round-to-nearest float can fall just below the exact distance).
-        const double d = std::sqrt(exact[static_cast<size_t>(k - 1)]);
-        float f = static_cast<float>(d);
-        if (static_cast<double>(f) < d) f = std::nextafter(f, std::numeric_limits<float>::infinity());
-        out[i] = f;
-      }
-    }
-  });
-  std::sort(out.begin(), out.end());
-  return out;
+  return k_distances_from(RowPairs(x, normalize), k, threads);
+}
+
+std::vector<float> k_distances(const GramInput& g, int k, bool normalize, int threads) {
+  return k_distances_from(GramPairs(g, normalize), k, threads);
 }
 
 float knee_of_sorted(const std::vector<float>& v) {
@@ -468,10 +619,20 @@ float knee_of_sorted(const std::vector<float>& v) {
   return v[best];
 }
 
-float suggest_eps(MatrixRefF x, int k, bool normalize, int threads) {
-  const float knee = knee_of_sorted(k_distances(x, k, normalize, threads));
+namespace {
+float knee_eps(const std::vector<float>& k_dist) {
+  const float knee = knee_of_sorted(k_dist);
   const auto raised = static_cast<float>(static_cast<double>(knee) * (1.0 + 1e-4));
   return knee > 0 ? raised : knee;
+}
+}  // namespace
+
+float suggest_eps(MatrixRefF x, int k, bool normalize, int threads) {
+  return knee_eps(k_distances(x, k, normalize, threads));
+}
+
+float suggest_eps(const GramInput& g, int k, bool normalize, int threads) {
+  return knee_eps(k_distances(g, k, normalize, threads));
 }
 
 double decimal_value(float v) {

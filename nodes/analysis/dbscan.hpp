@@ -20,9 +20,19 @@
 // Complexity: O(n²·d) time (half of the n×n distances, by symmetry; twice that past the
 // budget), memory O(n·d) for x plus O(min(pairs, pair_budget) + n·(threads + min_pts)); an n×n
 // matrix is never kept.
+// From a Gram matrix (GramInput): every function below also reads its distances from a
+// precomputed G = X·Xᵀ in O(1) a pair (d²ᵢⱼ = Gᵢᵢ + Gⱼⱼ − 2Gᵢⱼ, scaled by 1/‖xᵢ‖·1/‖xⱼ‖ when
+// normalising; a zero row stays the zero point, as above), so a pass costs O(n²) instead of
+// O(n²·d) and no other n×n matrix is made. Pairs whose Gram distance lies within a thin band
+// (4e-6 of the squared norms) of eps² are re-decided from the rows when they are given (one
+// O(d) product each, a handful per pass), which makes the labels, k-distances and radii
+// identical to the row path's on those rows; without rows, the Gram's double value decides.
+// Both paths share one implementation: algorithms walk blocks of dot products from a "pair
+// source" (float GEMM blocks of the rows, or views of G) and ask it for exact values near eps.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "nodes/core/matrix.hpp"
@@ -37,8 +47,20 @@ struct DbscanOptions {
   int64_t pair_budget = int64_t{1} << 23;  // neighbour pairs kept between passes (8 bytes each)
 };
 
+// The rows X of a DBSCAN input, given by their Gram matrix G = X·Xᵀ (n × n, symmetric, double,
+// e.g. gram_matrix() of pca.hpp, exact for pixel rows). rows, when given, are X itself (n rows;
+// only the pairs within the band of eps are read from it). Both are referenced, not copied:
+// they must outlive the call (and a RadiusNeighborhoods built from them).
+struct GramInput {
+  const Eigen::MatrixXd& gram;
+  const RowMatrixF* rows = nullptr;
+};
+
 // DBSCAN labels of the rows of x.
 Labels dbscan(MatrixRefF x, const DbscanOptions& opt);
+// The same from a Gram matrix: O(n²) (twice past the pair budget); equal to dbscan(*g.rows, opt)
+// when g.rows is given.
+Labels dbscan(const GramInput& g, const DbscanOptions& opt);
 
 // The double a user meant when they wrote this float: its shortest decimal form, read as a
 // double (0.45f → 0.45). Every "within eps" decision reads eps this way, so they all agree.
@@ -46,24 +68,32 @@ double decimal_value(float v);
 
 namespace detail {
 // Symmetric radius graph in CSR form: the neighbours of i (self excluded, in no set order) are
-// neighbors[offsets[i] .. offsets[i+1]), with their GEMM squared distances in sq_dist.
+// neighbors[offsets[i] .. offsets[i+1]), with their approximate squared distances in sq_dist
+// (GEMM or Gram, stored as float); |sq_dist − exact| <= band·(sq_norm[i] + sq_norm[j]).
 struct RadiusGraph {
   std::vector<int64_t> offsets;
   std::vector<int32_t> neighbors;
   std::vector<float> sq_dist;
   std::vector<float> sq_norm;  // squared norms of the (scaled) rows (set the error band)
+  double band = 0;
 };
 }  // namespace detail
 
 // Neighbourhoods within max_eps computed once, then DBSCAN for any eps <= max_eps (an eps
-// sweep costs one O(n²·d) pass plus O(pairs) per eps). Keeps a copy of x (for exact
-// re-decisions near each eps) and the neighbour pairs, 16 bytes per unordered pair. When
-// max_eps would hold more than about max_pairs pairs (estimated from the distances of up to
-// 512 evenly spaced rows to all rows), max_eps is lowered to fit: memory stays bounded by
-// the budget instead of growing with n².
+// sweep costs one O(n²·d) pass, O(n²) from a Gram matrix, plus O(pairs) per eps). Keeps a copy
+// of x (for exact re-decisions near each eps) and the neighbour pairs, 16 bytes per unordered
+// pair. When max_eps would hold more than about max_pairs pairs, max_eps is lowered to fit:
+// memory stays bounded by the budget instead of growing with n². The cap is the exact distance
+// quantile (found like the k-distances) of the pairs of up to 512 evenly spaced rows with all
+// rows, one float below, so the Gram and row paths cap at the same max_eps.
 class RadiusNeighborhoods {
  public:
   RadiusNeighborhoods(MatrixRefF x, float max_eps, bool normalize, int threads = 0,
+                      int64_t max_pairs = int64_t{1} << 23);
+  // From a Gram matrix: one O(n²) pass; keeps references to g.gram and g.rows (no copy), which
+  // must outlive this object. Same max_eps, capped() and labels as the row version when g.rows
+  // is given.
+  RadiusNeighborhoods(const GramInput& g, float max_eps, bool normalize, int threads = 0,
                       int64_t max_pairs = int64_t{1} << 23);
 
   // Same labels as lumaflow::dbscan(x, {eps, min_pts, normalize}). Throws if eps > max_eps.
@@ -71,17 +101,19 @@ class RadiusNeighborhoods {
   // Neighbours of every point within eps, the point itself included (sklearn's n_neighbors).
   std::vector<int> neighbor_counts(float eps) const;
 
-  int size() const { return static_cast<int>(data_.rows()); }
+  int size() const { return static_cast<int>(graph_.offsets.size()) - 1; }
   float max_eps() const { return max_eps_; }  // after the budget's cap
   bool capped() const { return max_eps_ < requested_max_eps_; }
-  // Unordered pairs stored (distance <= max_eps, plus the error band).
+  // Unordered pairs stored (distance <= max_eps, plus the error band: a Gram matrix's band is
+  // thinner than the GEMM's, so it may store a few fewer pairs than the row version).
   int64_t stored_pairs() const { return static_cast<int64_t>(graph_.neighbors.size() / 2); }
 
  private:
   std::vector<uint8_t> within(float eps) const;
 
-  RowMatrixF data_;            // the rows as given
-  std::vector<double> scale_;  // 1/‖row‖ when normalising, else 1
+  // Exact squared distance of a stored pair; owns the row copy (row version) or refers to the
+  // Gram matrix (Gram version).
+  std::function<double(int32_t, int32_t)> exact_;
   detail::RadiusGraph graph_;
   float max_eps_, requested_max_eps_;
   int threads_;
@@ -90,6 +122,7 @@ class RadiusNeighborhoods {
 // Distance of every point to its k-th nearest neighbour, the point itself counting as the
 // first (k = min_pts gives the core distance), sorted ascending; exact to double precision.
 std::vector<float> k_distances(MatrixRefF x, int k, bool normalize, int threads = 0);
+std::vector<float> k_distances(const GramInput& g, int k, bool normalize, int threads = 0);
 
 // Knee of an ascending curve: the value at the point farthest from the chord between its
 // first and last points, both axes scaled to [0, 1] ("Kneedle"); ties go to the first point.
@@ -100,6 +133,7 @@ float knee_of_sorted(const std::vector<float>& ascending);
 // knee itself whether that point is core hangs on the last bit of rounding (another tool, a
 // float32 normalisation, decides it the other way); the margin makes the answer robust.
 float suggest_eps(MatrixRefF x, int k, bool normalize, int threads = 0);
+float suggest_eps(const GramInput& g, int k, bool normalize, int threads = 0);
 
 // The eps values of a sweep up to `top`: top·s/steps for s = 1..steps, each at most `top` and the
 // last exactly `top` (in float, top·s/steps can round above top: 3.8 million floats in [0.05, 2)

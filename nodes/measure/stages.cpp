@@ -189,13 +189,24 @@ class Stages {
     dbscan_space_ = "reconstructions from " + st_.space_name;
   }
   const RowMatrixF& dbscan_x() const { return large() ? dbscan_x_ : st_.raw; }
+  // Up to raw_max with d > n the space stage kept the exact Gram matrix of the raw rows: DBSCAN
+  // reads its distances from it, O(n²) a pass instead of O(n²·d), and re-decides the few pairs
+  // at eps from the raw rows, so its labels are those of dbscan_x().
+  std::optional<GramInput> dbscan_gram() const {
+    if (large() || st_.gram.size() == 0) return std::nullopt;
+    return GramInput{st_.gram, &st_.raw};
+  }
+  Labels run_dbscan(const DbscanOptions& d) const {
+    const std::optional<GramInput> g = dbscan_gram();
+    return g ? dbscan(*g, d) : dbscan(dbscan_x(), d);
+  }
 
   void dbscan_stage() {
     if (!timed("dbscan_space", [&] { dbscan_input(); })) return;
     timed("dbscan", [&] {
       DbscanOptions d = opt_.dbscan;
       d.threads = opt_.threads;
-      const Labels c = dbscan(dbscan_x(), d);
+      const Labels c = run_dbscan(d);
       dbscan_labels_.emplace_back("prototype", c);
       Json j = partition_scores(st_.labels, c);
       j["eps"] = d.eps;
@@ -214,10 +225,14 @@ class Stages {
       const int k = opt_.dbscan.min_pts;
       const RowMatrixF& x = dbscan_x();
       const bool normalize = opt_.dbscan.normalize;
-      const float suggested = suggest_eps(x, k, normalize, opt_.threads);
+      const std::optional<GramInput> gram = dbscan_gram();
+      const float suggested =
+          gram ? suggest_eps(*gram, k, normalize, opt_.threads) : suggest_eps(x, k, normalize, opt_.threads);
       const float wanted = std::max({opt_.dbscan.eps * 1.2f, suggested * 2.0f, 0.05f});
       // The pairs within the sweep's top eps are kept: a budget bounds them (and so memory).
-      RadiusNeighborhoods rn(x, wanted, normalize, opt_.threads, opt_.sweep_max_pairs);
+      const RadiusNeighborhoods rn =
+          gram ? RadiusNeighborhoods(*gram, wanted, normalize, opt_.threads, opt_.sweep_max_pairs)
+               : RadiusNeighborhoods(x, wanted, normalize, opt_.threads, opt_.sweep_max_pairs);
       const float top = rn.max_eps();
       Labels at_suggested;
       if (suggested <= top) {
@@ -226,7 +241,7 @@ class Stages {
         DbscanOptions d = opt_.dbscan;
         d.eps = suggested;
         d.threads = opt_.threads;
-        at_suggested = dbscan(x, d);
+        at_suggested = run_dbscan(d);
       }
       Json sj = partition_scores(st_.labels, at_suggested);
       sj["eps"] = suggested;  // full precision: the value that reproduces these labels
