@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "nodes/analysis/pca.hpp"
 #include "nodes/core/parallel.hpp"
 
 namespace lumaflow {
@@ -46,10 +47,7 @@ Eigen::MatrixXd squared_distances_from_gram(const Eigen::MatrixXd& gram, const s
 }
 
 Eigen::MatrixXd squared_distances(MatrixRefF x) {
-  const Eigen::MatrixXd xd = x.cast<double>();
-  Eigen::MatrixXd g = Eigen::MatrixXd::Zero(x.rows(), x.rows());
-  g.selfadjointView<Eigen::Lower>().rankUpdate(xd);
-  g = g.selfadjointView<Eigen::Lower>();
+  const Eigen::MatrixXd g = gram_matrix(x);  // exact for pixel rows, double otherwise
   std::vector<int> all(static_cast<size_t>(x.rows()));
   std::iota(all.begin(), all.end(), 0);
   return squared_distances_from_gram(g, all);

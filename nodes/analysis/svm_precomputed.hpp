@@ -22,7 +22,7 @@ namespace lumaflow {
 
 // D_ij = G_ii + G_jj − 2·G_ij (clamped at 0) for the rows `idx` of a Gram matrix G = X·Xᵀ.
 Eigen::MatrixXd squared_distances_from_gram(const Eigen::MatrixXd& gram, const std::vector<int>& idx);
-// The same from rows (double precision Gram of x first): O(n² · d).
+// The same from rows, through gram_matrix (nodes/analysis/pca.hpp): O(n² · d).
 Eigen::MatrixXd squared_distances(MatrixRefF x);
 
 struct PrecomputedSvmResult {
