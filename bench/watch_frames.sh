@@ -3,7 +3,7 @@
 # --embedding resnet --faces align, then copies the tvshow-frames into a watched folder one at a
 # time (COPIES rounds of the 5 frames, INTERVAL seconds apart) and reports the "ms" of every answer
 # line (file settled -> face durable in the store -> line written: detection + landmarks + chip +
-# descriptor + classify + fsync), as p50 / p99 / max, and how many faces were named per frame.
+# descriptor + classify + fsync), as p50 / p99 / max per frame (its last face's line) and per face.
 #
 #   bench/watch_frames.sh [BUILD_DIR]     (LUMAFLOW_DATA, COPIES=10, INTERVAL=0.5, THREADS=2)
 set -euo pipefail
@@ -29,8 +29,12 @@ ms, frames = [], {}
 for line in open(sys.argv[1]):
     j = json.loads(line)
     if "ms" in j:
-        ms.append(j["ms"]); frames.setdefault(j["path"], []).append(j.get("label"))
+        ms.append(j["ms"]); frames.setdefault(j["path"], []).append(j["ms"])
+# A frame is answered when its last face's line is written.
+per_frame = sorted(max(v) for v in frames.values())
 ms.sort()
-q = lambda p: ms[min(len(ms) - 1, int(p * len(ms)))]
-print(f"{len(frames)} frames, {len(ms)} faces; per-face answer latency ms: p50 {q(0.5):.1f}  p99 {q(0.99):.1f}  max {ms[-1]:.1f}")
+q = lambda xs, p: xs[min(len(xs) - 1, int(p * len(xs)))]
+print(f"{len(frames)} frames, {len(ms)} faces")
+print(f"per-frame latency ms (last face's line): p50 {q(per_frame, 0.5):.1f}  p99 {q(per_frame, 0.99):.1f}  max {per_frame[-1]:.1f}")
+print(f"per-face answer latency ms:             p50 {q(ms, 0.5):.1f}  p99 {q(ms, 0.99):.1f}  max {ms[-1]:.1f}")
 PY
