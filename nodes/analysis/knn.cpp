@@ -1,6 +1,8 @@
 #include "nodes/analysis/knn.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -37,6 +39,36 @@ KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self,
         res.distances(qi, j) = std::sqrt(row(idx[static_cast<size_t>(j)]));
       }
     });
+  });
+  return res;
+}
+
+KnnResult exact_knn_gram(const Eigen::MatrixXd& gram, int k, bool exclude_self, int threads) {
+  const Eigen::Index n = gram.rows();
+  if (gram.cols() != n) throw std::invalid_argument("exact_knn_gram: the Gram matrix must be square");
+  const Eigen::Index avail = exclude_self ? n - 1 : n;
+  if (k < 1 || k > avail)
+    throw std::invalid_argument("exact_knn_gram: k=" + std::to_string(k) + " must be in [1, " +
+                                std::to_string(avail) + "]");
+  KnnResult res;
+  res.indices.resize(n, k);
+  res.distances.resize(n, k);
+  parallel_for(n, threads, [&](std::ptrdiff_t i) {
+    std::vector<double> d(static_cast<size_t>(n));
+    for (Eigen::Index j = 0; j < n; ++j) d[static_cast<size_t>(j)] = gram(i, i) + gram(j, j) - 2 * gram(i, j);
+    std::vector<int32_t> idx;
+    idx.reserve(static_cast<size_t>(n));
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (!exclude_self || j != i) idx.push_back(static_cast<int32_t>(j));
+    auto closer = [&](int32_t a, int32_t b) {
+      const double da = d[static_cast<size_t>(a)], db = d[static_cast<size_t>(b)];
+      return da < db || (da == db && a < b);
+    };
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), closer);
+    for (int t = 0; t < k; ++t) {
+      res.indices(i, t) = idx[static_cast<size_t>(t)];
+      res.distances(i, t) = static_cast<float>(std::sqrt(std::max(0.0, d[static_cast<size_t>(idx[static_cast<size_t>(t)])])));
+    }
   });
   return res;
 }

@@ -7,6 +7,8 @@
 // Complexity: O(n_query · n_data · d) time, O(block · n_data) extra memory.
 #pragma once
 
+#include <Eigen/Core>
+
 #include "nodes/core/distance.hpp"  // squared_norms, l2_normalize_rows
 #include "nodes/core/matrix.hpp"
 
@@ -35,6 +37,11 @@ KnnResult exact_knn(MatrixRefF query, MatrixRefF data, int k, bool exclude_self 
 inline KnnResult exact_knn(MatrixRefF data, int k, bool exclude_self = false, int threads = 0) {
   return exact_knn(data, data, k, exclude_self, threads);
 }
+
+// The same from an exact Gram matrix G = X·Xᵀ of the points (gram_matrix, nodes/analysis/pca.hpp):
+// distances² G_ii + G_jj − 2·G_ij, O(n²·log k) instead of O(n²·d); exact for byte rows, whose
+// Gram matrix is.
+KnnResult exact_knn_gram(const Eigen::MatrixXd& gram, int k, bool exclude_self = false, int threads = 0);
 
 }  // namespace lumaflow
 

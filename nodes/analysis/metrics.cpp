@@ -269,6 +269,66 @@ double loo_1nn_accuracy(MatrixRefF x, const Labels& y, int threads) {
   return static_cast<double>(hits) / static_cast<double>(n);
 }
 
+double trustworthiness_gram(const Eigen::MatrixXd& gram, MatrixRefF low, int k, int threads) {
+  const Eigen::Index n = gram.rows();
+  if (gram.cols() != n || low.rows() != n)
+    throw std::invalid_argument("trustworthiness_gram: a " + std::to_string(n) + " × " + std::to_string(n) +
+                                " Gram matrix and as many low-dimensional points needed, got " +
+                                std::to_string(gram.cols()) + " columns and " + std::to_string(low.rows()) + " points");
+  if (k < 1 || 2.0 * k >= static_cast<double>(n))
+    throw std::invalid_argument("trustworthiness_gram: k=" + std::to_string(k) +
+                                " must be >= 1 and < n/2 = " + std::to_string(static_cast<double>(n) / 2));
+  const std::vector<int32_t> low_nn = exact_neighbors(low, k, threads);
+  std::vector<int64_t> penalty(static_cast<size_t>(n), 0);
+  parallel_for(n, threads, [&](std::ptrdiff_t i) {
+    std::vector<double> d(static_cast<size_t>(n));
+    for (Eigen::Index m = 0; m < n; ++m) d[static_cast<size_t>(m)] = gram(i, i) + gram(m, m) - 2 * gram(i, m);
+    int64_t p = 0;
+    for (int t = 0; t < k; ++t) {
+      const Eigen::Index j = low_nn[static_cast<size_t>(i) * static_cast<size_t>(k) + static_cast<size_t>(t)];
+      const double dj = d[static_cast<size_t>(j)];
+      int64_t rank = 1;  // of j among i's high-space neighbours, 1-based, self excluded
+      for (Eigen::Index m = 0; m < n; ++m) {
+        if (m == i || m == j) continue;
+        const double dm = d[static_cast<size_t>(m)];
+        rank += dm < dj || (dm == dj && m < j);
+      }
+      p += std::max<int64_t>(0, rank - k);
+    }
+    penalty[static_cast<size_t>(i)] = p;
+  });
+  int64_t total = 0;
+  for (int64_t p : penalty) total += p;
+  const double nd = static_cast<double>(n), kd = k;
+  return 1.0 - static_cast<double>(total) * (2.0 / (nd * kd * (2.0 * nd - 3.0 * kd - 1.0)));
+}
+
+double loo_1nn_accuracy_gram(const Eigen::MatrixXd& gram, const Labels& y, int threads) {
+  if (gram.rows() != gram.cols() || static_cast<size_t>(gram.rows()) != y.size())
+    throw std::invalid_argument("loo_1nn_accuracy_gram: " + std::to_string(gram.rows()) + " points but " +
+                                std::to_string(y.size()) + " labels");
+  std::vector<Eigen::Index> keep;
+  for (size_t i = 0; i < y.size(); ++i)
+    if (y[i] >= 0) keep.push_back(static_cast<Eigen::Index>(i));
+  const auto n = static_cast<Eigen::Index>(keep.size());
+  if (n < 2) throw std::invalid_argument("loo_1nn_accuracy_gram: needs at least two labelled points");
+  std::vector<uint8_t> hit(static_cast<size_t>(n), 0);
+  parallel_for(n, threads, [&](std::ptrdiff_t a) {
+    const Eigen::Index i = keep[static_cast<size_t>(a)];
+    Eigen::Index best = -1;
+    double best_d = std::numeric_limits<double>::infinity();
+    for (Eigen::Index j : keep) {  // ascending: a tie keeps the smaller index
+      if (j == i) continue;
+      const double d = gram(i, i) + gram(j, j) - 2 * gram(i, j);
+      if (d < best_d) best_d = d, best = j;
+    }
+    hit[static_cast<size_t>(a)] = y[static_cast<size_t>(i)] == y[static_cast<size_t>(best)];
+  });
+  int64_t hits = 0;
+  for (uint8_t h : hit) hits += h;
+  return static_cast<double>(hits) / static_cast<double>(n);
+}
+
 std::vector<int> stratified_folds(const Labels& y, int k, uint64_t seed) {
   if (k < 2 || static_cast<size_t>(k) > y.size())
     throw std::invalid_argument("stratified_folds: k=" + std::to_string(k) + " must be in [2, " +

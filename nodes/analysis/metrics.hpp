@@ -30,10 +30,15 @@ double purity(const Labels& truth, const Labels& pred);
 // low-dimensional k-neighbour that is not among the k nearest in the high-dimensional space.
 // Needs 1 <= k < n/2. Ties are ranked by index.
 double trustworthiness(MatrixRefF high, MatrixRefF low, int k, int threads = 0);
+// The same with the high space given by its exact Gram matrix (distances² G_ii + G_jj − 2·G_ij):
+// O(n²·k) instead of O(n²·d).
+double trustworthiness_gram(const Eigen::MatrixXd& gram, MatrixRefF low, int k, int threads = 0);
 
 // Leave-one-out 1-nearest-neighbour accuracy over the points with y >= 0 (neighbours are drawn
 // from those points too; ties go to the smaller index). Needs at least two such points.
 double loo_1nn_accuracy(MatrixRefF x, const Labels& y, int threads = 0);
+// The same from the points' exact Gram matrix: O(n²).
+double loo_1nn_accuracy_gram(const Eigen::MatrixXd& gram, const Labels& y, int threads = 0);
 
 // Fold id in [0, k) per point: every label value (−1 included) is shuffled (seeded) and dealt
 // round-robin, continuing where the previous label stopped, so each label's count per fold and

@@ -133,6 +133,49 @@ MatrixD exact_axes(const RowSource& x, const VectorF& mean, Eigen::Index k, int 
   return top_eigenvectors(cov, k);
 }
 
+// g·m for a dense n×n g, in row tiles of fixed shape (the result does not depend on threads).
+MatrixD tiled_times(const MatrixD& g, const MatrixD& m, int threads) {
+  const Eigen::Index n = g.rows();
+  MatrixD out(n, m.cols());
+  parallel_for(tiles(n, kTileRows), threads, [&](std::ptrdiff_t t) {
+    const Eigen::Index r0 = t * kTileRows, rows = std::min(kTileRows, n - r0);
+    out.middleRows(r0, rows).noalias() = g.middleRows(r0, rows) * m;
+  });
+  return out;
+}
+
+MatrixD orthonormalize_d(const MatrixD& y) {
+  Eigen::HouseholderQR<MatrixD> qr(y);
+  return qr.householderQ() * MatrixD::Identity(y.rows(), y.cols());
+}
+
+// Candidate axes (columns, d×k) from the exact Gram matrix the source carries, when n ≤ d: the
+// top eigenvectors u of the centred Gram Gc = J·G·J (n×n) give the axes Xcᵀ·u. The same
+// randomized subspace iteration, but on Gc: a pass costs n²·l instead of n·d·l and reads no
+// row; the rows are read once, for Xcᵀ·u. Gc = Xc·Xcᵀ, so each of its passes is worth two of
+// the row solver's half-steps: the subspace is at least as accurate. total: trace(Gc) / (n − 1).
+MatrixD gram_axes(const RowSource& x, const VectorF& mean, Eigen::Index k, Eigen::Index l, const PcaOptions& opt,
+                  double* total) {
+  const Eigen::Index n = x.rows();
+  MatrixD g = x.gram();
+  const Eigen::VectorXd row_mean = g.rowwise().mean();
+  const double all_mean = row_mean.mean();
+  g.colwise() -= row_mean;
+  g.rowwise() -= row_mean.transpose();
+  g.array() += all_mean;
+  *total = g.trace() / static_cast<double>(n - 1);
+  GaussianMt64 gauss(opt.seed, GaussianMt64::ZeroGuard::kCellCentre);
+  MatrixD omega(n, l);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < l; ++j) omega(i, j) = gauss();
+  MatrixD q = orthonormalize_d(tiled_times(g, omega, opt.threads));
+  for (int it = 0; it < opt.power_iters; ++it) q = orthonormalize_d(tiled_times(g, q, opt.threads));
+  // Rayleigh–Ritz on span(q): Qᵀ·Gc·Q = W·Λ·Wᵀ, eigenvectors Q·W.
+  const MatrixD t = q.transpose() * tiled_times(g, q, opt.threads);
+  const MatrixD u = q * top_eigenvectors(t, k);
+  return centered_transpose_times(x, mean, u.cast<float>(), opt.threads).cast<double>();
+}
+
 }  // namespace
 
 PcaModel fit_pca(const RowSource& x, const PcaOptions& opt) {
@@ -156,18 +199,23 @@ PcaModel fit_pca(const RowSource& x, const PcaOptions& opt) {
   mean_d /= static_cast<double>(n);
   model.mean = mean_d.cast<float>();
 
-  double total = 0;
-  for (Eigen::Index r0 = 0; r0 < n; r0 += kTileRows) {
-    const RowMatrixF tile = x.row_block(r0, std::min(kTileRows, n - r0));
-    for (Eigen::Index i = 0; i < tile.rows(); ++i)
-      total += (tile.row(i).cast<double>() - mean_d.transpose()).squaredNorm();
-  }
-  model.total_variance = static_cast<float>(total / static_cast<double>(n - 1));
-
   PcaSolver solver = opt.solver;
   if (solver == PcaSolver::Auto) solver = (m <= kExactMax || 2 * l >= m) ? PcaSolver::Exact : PcaSolver::Randomized;
-  MatrixD axes =
-      solver == PcaSolver::Exact ? exact_axes(x, model.mean, k, opt.threads) : randomized_axes(x, model.mean, l, opt);
+  MatrixD axes;
+  if (solver == PcaSolver::Randomized && x.has_gram() && n <= d) {
+    double total = 0;
+    axes = gram_axes(x, model.mean, k, l, opt, &total);
+    model.total_variance = static_cast<float>(total);
+  } else {
+    double total = 0;
+    for (Eigen::Index r0 = 0; r0 < n; r0 += kTileRows) {
+      const RowMatrixF tile = x.row_block(r0, std::min(kTileRows, n - r0));
+      for (Eigen::Index i = 0; i < tile.rows(); ++i)
+        total += (tile.row(i).cast<double>() - mean_d.transpose()).squaredNorm();
+    }
+    model.total_variance = static_cast<float>(total / static_cast<double>(n - 1));
+    axes = solver == PcaSolver::Exact ? exact_axes(x, model.mean, k, opt.threads) : randomized_axes(x, model.mean, l, opt);
+  }
   axes.conservativeResize(Eigen::NoChange, k);
 
   // Polish: exact orthonormality in double (keeps each axis's direction in order), then the

@@ -6,6 +6,8 @@
 // fit and transform) read it in tiles of rows or of columns, so past a few thousand faces the
 // n × d floats are never allocated. A view: whatever it reads must outlive it. Reads are
 // thread-safe when the underlying reader is (matrix and store readers are).
+// A source may also carry the exact Gram matrix of the underlying rows (with_gram): subsets keep
+// it, and numerics that can work from inner products (PCA when d > n) read it instead of the rows.
 #pragma once
 
 #include <cstring>
@@ -49,7 +51,30 @@ class RowSource {
     }
     RowSource s(rows_, cols_, read_);
     s.index_ = std::move(mapped);
+    s.gram_ = gram_;
     return s;
+  }
+
+  // The same rows, with g = X·Xᵀ of the underlying rows (the full source's, before any subset;
+  // e.g. gram_matrix in nodes/analysis/pca.hpp). A view: g must outlive the source.
+  RowSource with_gram(const Eigen::MatrixXd& g) const {
+    if (g.rows() != rows_ || g.cols() != rows_)
+      throw std::invalid_argument("RowSource::with_gram: a " + std::to_string(rows_) + " × " + std::to_string(rows_) +
+                                  " Gram matrix needed, got " + std::to_string(g.rows()) + " × " +
+                                  std::to_string(g.cols()));
+    RowSource s = *this;
+    s.gram_ = &g;
+    return s;
+  }
+  bool has_gram() const { return gram_ != nullptr; }
+  // The Gram matrix of this source's rows (rows() × rows()), from the attached one.
+  Eigen::MatrixXd gram() const {
+    if (!gram_) throw std::logic_error("RowSource::gram: no Gram matrix attached");
+    const Eigen::Index n = rows();
+    Eigen::MatrixXd g(n, n);
+    for (Eigen::Index j = 0; j < n; ++j)
+      for (Eigen::Index i = 0; i < n; ++i) g(i, j) = (*gram_)(base_row(i), base_row(j));
+    return g;
   }
 
   void read(Eigen::Index row, Eigen::Index col, Eigen::Index count, float* out) const {
@@ -71,6 +96,7 @@ class RowSource {
   Eigen::Index rows_ = 0, cols_ = 0;
   SpanReader read_;
   std::shared_ptr<const std::vector<Eigen::Index>> index_;  // rows of the underlying reader
+  const Eigen::MatrixXd* gram_ = nullptr;                   // of the underlying rows, when attached
 };
 
 }  // namespace lumaflow

@@ -188,6 +188,14 @@ class Stages {
     dbscan_x_ = reconstruction_coordinates(*st_.pca, st_.space);
     dbscan_space_ = "reconstructions from " + st_.space_name;
   }
+  // space's exact Gram matrix of the raw rows (below raw_max): neighbours, ranks and 1-NN read
+  // their distances from it, O(n²), instead of from n-dimensional span coordinates, O(n³).
+  bool has_gram() const { return !large() && st_.gram.rows() == st_.space.rows(); }
+  double high_trustworthiness(const RowMatrixF& low) const {
+    return has_gram() ? trustworthiness_gram(st_.gram, low, trust_k_, opt_.threads)
+                      : trustworthiness(st_.space, low, trust_k_, opt_.threads);
+  }
+
   const RowMatrixF& dbscan_x() const { return large() ? dbscan_x_ : st_.raw; }
   // Up to raw_max with d > n the space stage kept the exact Gram matrix of the raw rows: DBSCAN
   // reads its distances from it, O(n²) a pass instead of O(n²·d), and re-decides the few pairs
@@ -321,9 +329,14 @@ class Stages {
     });
     if (!ok) return;
     const int k = std::min<int>(opt_.report_neighbors, static_cast<int>(st_.space.rows()) - 1);
-    if (k > 0) timed("report_neighbors", [&] { st_.neighbors = exact_knn(st_.space, k, true, opt_.threads).indices; });
+    if (k > 0)
+      timed("report_neighbors", [&] {
+        st_.neighbors =
+            (has_gram() ? exact_knn_gram(st_.gram, k, true, opt_.threads) : exact_knn(st_.space, k, true, opt_.threads))
+                .indices;
+      });
     timed("umap_trustworthiness", [&] {
-      st_.umap_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.umap, trust_k_, opt_.threads));
+      st_.umap_j["trustworthiness"] = round4(high_trustworthiness(st_.umap));
       st_.umap_j["trust_k"] = trust_k_;
       st_.umap_j["n_neighbors"] = opt_.umap.n_neighbors;
       st_.umap_j["min_dist"] = opt_.umap.min_dist;
@@ -403,7 +416,7 @@ class Stages {
     });
     if (!ok) return;
     timed("tsne_trustworthiness", [&] {
-      st_.tsne_j["trustworthiness"] = round4(trustworthiness(st_.space, st_.tsne, trust_k_, opt_.threads));
+      st_.tsne_j["trustworthiness"] = round4(high_trustworthiness(st_.tsne));
       st_.tsne_j["trust_k"] = trust_k_;
     });
     if (opt_.run_charts)
@@ -422,8 +435,10 @@ class Stages {
     // gamma "scale" depends on the coordinates, not only on distances: SVM sees the raw rows
     // (kfold_svm_accuracy rotates them itself, computing gamma from the raw training fold).
     const RowMatrixF svm_raw = large() ? x : take_rows(st_.raw, idx);
-    timed("loo_1nn",
-          [&] { st_.classify_j["loo_1nn_" + st_.space_name] = round4(loo_1nn_accuracy(x, y, opt_.threads)); });
+    timed("loo_1nn", [&] {
+      st_.classify_j["loo_1nn_" + st_.space_name] = round4(
+          has_gram() ? loo_1nn_accuracy_gram(st_.gram, st_.labels, opt_.threads) : loo_1nn_accuracy(x, y, opt_.threads));
+    });
     std::string why;
     const int folds = usable_folds(y, why);
     if (opt_.run_svm && folds == 0) skip("svm_kfold_raw", why);
@@ -471,7 +486,10 @@ class Stages {
       // Past raw_max the analysis works in the PCA space, and 1-NN on raw rows would cost
       // O(n²·d); the PCA-space 1-NN is reported instead.
       const bool small = !large();
-      const RowSource rows = small ? RowSource(st_.raw) : st_.store->rows();
+      // With space's exact Gram matrix attached, the held-out PCA and its cross-validated
+      // refits iterate on n × n inner products instead of re-reading n × d rows (pca.hpp).
+      RowSource rows = small ? RowSource(st_.raw) : st_.store->rows();
+      if (small && st_.gram.rows() == rows.rows()) rows = rows.with_gram(st_.gram);
       const bool all = idx.size() == st_.labels.size();
       const HeldoutScores h = heldout_scores(all ? rows : rows.subset(idx), y, split, mo, small);
       Json j;

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 
+#include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/metrics.hpp"
 
 using namespace lumaflow;

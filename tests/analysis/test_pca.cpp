@@ -186,6 +186,46 @@ TEST(Pca, StreamedRowsGiveTheSameModelAsTheMatrix) {
   EXPECT_TRUE(a.transform(sub) == b.transform(rows.subset(idx)));
 }
 
+// With the Gram matrix attached the randomized solver iterates on the centred Gram: against the
+// double-precision reference it finds the same axes and variances as the row solver does, for
+// the whole set and for a subset (the subset's Gram is read from the full one).
+TEST(Pca, GramMatrixGivesTheReferenceAxes) {
+  const int n = 300, d = 700, k = 6;
+  const Planted p = planted(n, d, {9, 7, 5, 4, 3, 2.5}, 0.05, 17);
+  const Eigen::MatrixXd g = gram_matrix(p.x);
+  const RowSource rows = RowSource(p.x).with_gram(g);
+  ASSERT_TRUE(rows.has_gram());
+  std::vector<int> idx;
+  for (int i = 0; i < n; ++i)
+    if (i % 4 != 1) idx.push_back(i);
+  RowMatrixF sub(static_cast<Eigen::Index>(idx.size()), d);
+  for (size_t i = 0; i < idx.size(); ++i) sub.row(static_cast<Eigen::Index>(i)) = p.x.row(idx[i]);
+  for (const bool subset : {false, true}) {
+    const RowMatrixF& x = subset ? sub : p.x;
+    const RowSource src = subset ? rows.subset(idx) : rows;
+    ASSERT_TRUE(src.has_gram());
+    const PcaModel viag = fit_pca(src, opts(k, PcaSolver::Randomized, 2));
+    const PcaModel viarows = fit_pca(RowSource(x), opts(k, PcaSolver::Randomized, 2));
+    const Reference ref = reference_pca(x);
+    ASSERT_EQ(viag.size(), k);
+    EXPECT_LT(max_orthonormality_error(viag.components), 1e-5);
+    EXPECT_NEAR(viag.total_variance, ref.trace, 1e-4 * ref.trace);
+    EXPECT_NEAR(viag.total_variance, viarows.total_variance, 1e-4 * ref.trace);
+    EXPECT_TRUE(viag.mean.isApprox(viarows.mean, 1e-6f));
+    for (int j = 0; j < k; ++j) {
+      EXPECT_NEAR(viag.explained_variance(j), ref.values(j), 1e-3 * ref.values(j)) << "axis " << j;
+      const double cos = std::abs(viag.components.row(j).cast<double>().dot(ref.vectors.col(j)));
+      EXPECT_GT(cos, 0.9999) << "axis " << j;
+      EXPECT_GT(std::abs(viag.components.row(j).dot(viarows.components.row(j))), 0.9999f) << "axis " << j;
+    }
+    // Deterministic, and independent of the thread count.
+    const PcaModel again = fit_pca(src, opts(k, PcaSolver::Randomized, 1));
+    EXPECT_TRUE(again.components == viag.components);
+    EXPECT_TRUE(again.explained_variance == viag.explained_variance);
+  }
+  EXPECT_THROW(RowSource(p.x.topRows(10)).with_gram(g), std::invalid_argument);
+}
+
 TEST(Pca, ClampsComponentsAndValidates) {
   RowMatrixF x(5, 3);
   x << 0, 0, 1, 1, 0, 0, 0, 2, 0, 3, 1, 1, 2, 2, 2;
