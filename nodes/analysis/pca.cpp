@@ -324,16 +324,31 @@ Eigen::MatrixXd gram_matrix(MatrixRefF x) {
   // Byte rows: a block of 256 columns has dot products ≤ 256 · 255² < 2²⁴, so a float GEMM over
   // the byte values is exact there; the blocks add up exactly in double. Exact integers, at float
   // GEMM speed — near-duplicate faces would otherwise lose their small distances to cancellation.
-  const Eigen::Index block = 256;
-  Eigen::MatrixXf bytes(n, std::min(block, d)), partial(n, n);
-  for (Eigen::Index c0 = 0; c0 < d; c0 += block) {
-    const Eigen::Index w = std::min(block, d - c0);
-    bytes.resize(n, w);
-    bytes = (x.middleCols(c0, w).array() * 255.f).round().matrix();
-    partial.setZero();
-    partial.selfadjointView<Eigen::Lower>().rankUpdate(bytes);
-    g.triangularView<Eigen::Lower>() += partial.cast<double>();
-  }
+  // The 256 × 256 tiles of the lower triangle run in parallel, each summing the same exact
+  // column blocks in the same order: the result does not depend on the thread count.
+  using Bytes = Eigen::Matrix<uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  // byte / 255 · 255 lies within 1e-4 of the byte: + 0.5 and truncation round it (vectorised).
+  const Bytes b = (x.array() * 255.f + 0.5f).cast<int>().cast<uint8_t>().matrix();
+  const Eigen::Index block = 256, tile = 256, nt = tiles(n, tile);
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> pairs;
+  for (Eigen::Index i = 0; i < nt; ++i)
+    for (Eigen::Index j = 0; j <= i; ++j) pairs.emplace_back(i, j);
+  parallel_for(static_cast<std::ptrdiff_t>(pairs.size()), 0, [&](std::ptrdiff_t p) {
+    const Eigen::Index r0 = pairs[static_cast<size_t>(p)].first * tile, c0 = pairs[static_cast<size_t>(p)].second * tile;
+    const Eigen::Index rn = std::min(tile, n - r0), cn = std::min(tile, n - c0);
+    Eigen::MatrixXd acc = Eigen::MatrixXd::Zero(rn, cn);
+    RowMatrixF a, c;
+    Eigen::MatrixXf partial(rn, cn);
+    for (Eigen::Index k0 = 0; k0 < d; k0 += block) {
+      const Eigen::Index w = std::min(block, d - k0);
+      a = b.block(r0, k0, rn, w).cast<float>();
+      c = b.block(c0, k0, cn, w).cast<float>();
+      partial.noalias() = a * c.transpose();
+      acc += partial.cast<double>();
+    }
+    g.block(r0, c0, rn, cn) = acc;
+  });
+  g = g.triangularView<Eigen::Lower>();
   g = g.selfadjointView<Eigen::Lower>();
   return g / (255.0 * 255.0);
 }

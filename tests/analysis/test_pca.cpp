@@ -290,6 +290,19 @@ TEST(GramMatrix, ByteRowsAreMultipliedExactly) {
       for (Eigen::Index c = 0; c < x.cols(); ++c) dot += std::lround(x(i, c) * 255.f) * std::lround(x(j, c) * 255.f);
       EXPECT_EQ(std::llround(g(i, j) * 255.0 * 255.0), dot) << i << "," << j;
     }
+  // Past one tile of rows (256), the last one partial: still exact, symmetric, every tile filled.
+  const RowMatrixF big = byte_rows(600, 300, 4);
+  const Eigen::MatrixXd gb = gram_matrix(big);
+  EXPECT_TRUE(gb.isApprox(gb.transpose(), 0.0));
+  for (Eigen::Index i = 0; i < 600; i += 37)
+    for (Eigen::Index j = 0; j < 600; j += 41) {
+      int64_t dot = 0;
+      for (Eigen::Index c = 0; c < big.cols(); ++c)
+        dot += std::lround(big(i, c) * 255.f) * std::lround(big(j, c) * 255.f);
+      EXPECT_EQ(std::llround(gb(i, j) * 255.0 * 255.0), dot) << i << "," << j;
+    }
+  EXPECT_EQ(std::llround(gb(599, 0) * 255.0 * 255.0), std::llround(gb(0, 599) * 255.0 * 255.0));
+  EXPECT_GT(gb(599, 599), 0.0);
 }
 
 TEST(SpanCoordinates, KeepEveryDistanceInNDimensions) {
