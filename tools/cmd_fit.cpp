@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 
+#include "nodes/analysis/pca.hpp"
 #include "nodes/measure/heldout.hpp"
 #include "nodes/model/calibrate.hpp"
 #include "tools/cli_common.hpp"
@@ -46,6 +47,16 @@ int run_fit(FitArgs a) {
                  : grey_data                   ? "every training face is grey"
                                                : "training faces in colour");
   }
+  // Up to kGramMax pixel faces (d ≫ n) one exact Gram matrix of the rows serves every PCA below
+  // (the held-out model's, the final model's and their cross-validated refits): each iterates on
+  // n × n inner products instead of re-reading n × d rows (nodes/analysis/pca.hpp).
+  constexpr size_t kGramMax = 5000;
+  Eigen::MatrixXd gram;
+  if (store.size() <= kGramMax && store.size() >= 2) {
+    const RowSource all = store.rows();
+    if (all.cols() > all.rows()) gram = gram_matrix(all.matrix());
+  }
+  const RowSource store_rows = gram.size() ? store.rows().with_gram(gram) : store.rows();
   // Measure every classify space on a held-out split of the training data, keep the best.
   Labels y;
   std::vector<int> idx;
@@ -71,7 +82,7 @@ int run_fit(FitArgs a) {
   ClassifySpace space = a.space == "auto" ? ClassifySpace::pca : parse_classify_space(a.space);
   if (!idx.empty() && smallest - test_per >= 1 && per.size() >= 2) {
     const auto t0 = Clock::now();
-    const RowSource x = store.rows().subset(idx);  // the mapped rows: no n × d copy at any size
+    const RowSource x = store_rows.subset(idx);  // the mapped rows: no n × d copy at any size
     // 1-NN on raw rows costs O(test · train · d): past analyze's raw_max it is left out there too.
     constexpr Eigen::Index kRawNnMax = 5000;
     const HeldoutScores h =
@@ -93,7 +104,7 @@ int run_fit(FitArgs a) {
     std::fprintf(stderr, "held-out accuracy: not measured (too few faces per person for a split)\n");
   }
   a.opt.space = space;
-  FittedModel m = fit_model(store, a.opt);
+  FittedModel m = fit_model(store, a.opt, gram.size() ? &gram : nullptr);
   m.heldout_accuracy = heldout;
   save_model(a.output, m);
   std::cout << "wrote " << a.output << ": " << m.reduced.rows() << " faces of " << m.labels.size()

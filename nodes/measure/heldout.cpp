@@ -34,26 +34,43 @@ double nn1_accuracy(MatrixRefF train, const Labels& ytrain, MatrixRefF test, con
 
 namespace {
 
-// sklearn's gamma "scale": 1 / (n_features · Var(X)) over all elements.
-double scale_gamma(MatrixRefF x) {
-  const double n = static_cast<double>(x.size());
-  const double mean = x.cast<double>().sum() / n;
-  const double var = x.cast<double>().array().square().sum() / n - mean * mean;
+// sklearn's gamma "scale": 1 / (n_features · Var(X)) over all elements of the rows `rows` of x
+// (read in place: a training fold of 16,384-d rows is not copied).
+double scale_gamma(MatrixRefF x, const std::vector<int>& rows) {
+  double sum = 0, squares = 0;
+  for (int r : rows) {
+    sum += x.row(r).cast<double>().sum();
+    squares += x.row(r).cast<double>().squaredNorm();
+  }
+  const double n = static_cast<double>(rows.size()) * static_cast<double>(x.cols());
+  const double mean = sum / n;
+  const double var = squares / n - mean * mean;
   return var > 0 ? 1.0 / (static_cast<double>(x.cols()) * var) : 1.0;
+}
+
+// The stratified folds as (training rows, test rows), folds with an empty side left out.
+struct FoldRows {
+  std::vector<int> train, test;
+};
+std::vector<FoldRows> fold_rows(const Labels& y, int folds, uint64_t seed) {
+  const std::vector<int> fold = stratified_folds(y, folds, seed);
+  std::vector<FoldRows> out;
+  for (int f = 0; f < folds; ++f) {
+    FoldRows r;
+    for (size_t i = 0; i < y.size(); ++i) (fold[i] == f ? r.test : r.train).push_back(static_cast<int>(i));
+    if (!r.test.empty() && !r.train.empty()) out.push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace
 
 double kfold_svm_accuracy(MatrixRefF coords, MatrixRefF raw, const Labels& y, int folds, uint64_t seed,
                           const SvmOptions& svm, int threads) {
-  const std::vector<int> fold = stratified_folds(y, folds, seed);
   int correct = 0, total = 0;
-  for (int f = 0; f < folds; ++f) {
-    std::vector<int> tr, te;
-    for (size_t i = 0; i < y.size(); ++i) (fold[i] == f ? te : tr).push_back(static_cast<int>(i));
-    if (te.empty() || tr.empty()) continue;
+  for (const auto& [tr, te] : fold_rows(y, folds, seed)) {
     SvmOptions o = svm;
-    if (o.gamma < 0) o.gamma = scale_gamma(take_rows(raw, tr));  // on the raw training fold, as sklearn
+    if (o.gamma < 0) o.gamma = scale_gamma(raw, tr);  // on the raw training fold, as sklearn
     SvmClassifier c;
     c.fit(take_rows(coords, tr), take(y, tr), o);
     const auto pred = c.predict(take_rows(coords, te), threads);
@@ -67,14 +84,10 @@ KfoldSvm kfold_svm_precomputed(const Eigen::MatrixXd& sqdist, MatrixRefF raw, co
                                const SvmOptions& svm, int threads) {
   if (sqdist.rows() != static_cast<Eigen::Index>(y.size()) || raw.rows() != sqdist.rows())
     throw std::invalid_argument("kfold_svm_precomputed: one label and one raw row per distance row needed");
-  const std::vector<int> fold = stratified_folds(y, folds, seed);
   int correct = 0, total = 0, models = 0;
   double svs = 0;
-  for (int f = 0; f < folds; ++f) {
-    std::vector<int> tr, te;
-    for (size_t i = 0; i < y.size(); ++i) (fold[i] == f ? te : tr).push_back(static_cast<int>(i));
-    if (te.empty() || tr.empty()) continue;
-    const double gamma = svm.gamma < 0 ? scale_gamma(take_rows(raw, tr)) : svm.gamma;
+  for (const auto& [tr, te] : fold_rows(y, folds, seed)) {
+    const double gamma = svm.gamma < 0 ? scale_gamma(raw, tr) : svm.gamma;
     const PrecomputedSvmResult r = precomputed_svm(sqdist, tr, take(y, tr), te, svm.C, gamma, threads);
     for (size_t i = 0; i < te.size(); ++i) correct += r.predicted[i] == y[static_cast<size_t>(te[i])];
     total += static_cast<int>(te.size());
@@ -89,12 +102,7 @@ KfoldSvm kfold_svm_precomputed(const Eigen::MatrixXd& sqdist, MatrixRefF raw, co
 
 double kfold_svm_accuracy(MatrixRefF x, const Labels& y, int folds, uint64_t seed, const SvmOptions& svm, int threads) {
   // d > n (pixels): distances from the exact Gram matrix, once for every fold and class pair.
-  if (x.cols() > x.rows()) {
-    std::vector<int> all(y.size());
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
-    return kfold_svm_precomputed(squared_distances_from_gram(gram_matrix(x), all), x, y, folds, seed, svm, threads)
-        .accuracy;
-  }
+  if (x.cols() > x.rows()) return kfold_svm_precomputed(squared_distances(x), x, y, folds, seed, svm, threads).accuracy;
   return kfold_svm_accuracy(x, x, y, folds, seed, svm, threads);
 }
 

@@ -434,7 +434,9 @@ class Stages {
     const Labels y = take(st_.labels, idx);
     // gamma "scale" depends on the coordinates, not only on distances: SVM sees the raw rows
     // (kfold_svm_accuracy rotates them itself, computing gamma from the raw training fold).
-    const RowMatrixF svm_raw = large() ? x : take_rows(st_.raw, idx);
+    const bool all = idx.size() == st_.labels.size();
+    const RowMatrixF raw_subset = large() || all ? RowMatrixF() : take_rows(st_.raw, idx);
+    const MatrixRefF svm_raw = large() ? MatrixRefF(x) : all ? MatrixRefF(st_.raw) : MatrixRefF(raw_subset);
     timed("loo_1nn", [&] {
       st_.classify_j["loo_1nn_" + st_.space_name] = round4(
           has_gram() ? loo_1nn_accuracy_gram(st_.gram, st_.labels, opt_.threads) : loo_1nn_accuracy(x, y, opt_.threads));

@@ -283,7 +283,7 @@ uint64_t store_hash(const EmbeddingStore& store) {
   return h.digest();
 }
 
-FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
+FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt, const Eigen::MatrixXd* gram) {
   std::vector<int> keep;
   for (size_t i = 0; i < store.size(); ++i)
     if (store.record(i).label >= 0) keep.push_back(static_cast<int>(i));
@@ -304,7 +304,8 @@ FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt) {
     y.push_back(it->second);
     paths.push_back(store.record(i).path);
   }
-  FittedModel m = fit_model(store.rows().subset(keep), y, opt);  // the store's rows, not a copy
+  const RowSource rows = gram ? store.rows().with_gram(*gram) : store.rows();
+  FittedModel m = fit_model(rows.subset(keep), y, opt);  // the store's rows, not a copy
   m.prep = store.header().prep;
   m.labels = names;
   m.train_paths = paths;

@@ -140,7 +140,9 @@ inline FittedModel fit_model(MatrixRefF x, const Labels& y, const ModelOptions& 
 }
 
 // Fits on a store (labelled records only); records preprocessing, label names and store hash.
-FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt);
+// gram: X·Xᵀ of all the store's rows (gram_matrix, nodes/analysis/pca.hpp), when given the PCA
+// and its cross-validated refits iterate on it instead of re-reading the rows (d > n).
+FittedModel fit_model(const EmbeddingStore& store, const ModelOptions& opt, const Eigen::MatrixXd* gram = nullptr);
 
 // The same model classifying in another space: the SVM is retrained there (for umapN the model
 // must hold the N-D UMAP). Identical to fit_model with that space, without refitting PCA/UMAP.
