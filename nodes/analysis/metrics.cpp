@@ -200,6 +200,19 @@ double purity(const Labels& truth, const Labels& pred) {
   return static_cast<double>(sum) / static_cast<double>(truth.size());
 }
 
+namespace {
+
+// sklearn's normalisation of the summed rank penalties (rank − k, over each point's k low-space
+// neighbours), in the point order (a fixed sum: thread-count independent).
+double trust_from_penalties(const std::vector<int64_t>& penalty, int k) {
+  int64_t total = 0;
+  for (int64_t p : penalty) total += p;
+  const double nd = static_cast<double>(penalty.size()), kd = k;
+  return 1.0 - static_cast<double>(total) * (2.0 / (nd * kd * (2.0 * nd - 3.0 * kd - 1.0)));
+}
+
+}  // namespace
+
 double trustworthiness(MatrixRefF high, MatrixRefF low, int k, int threads) {
   const Eigen::Index n = high.rows();
   if (low.rows() != n)
@@ -242,10 +255,7 @@ double trustworthiness(MatrixRefF high, MatrixRefF low, int k, int threads) {
     }
     penalty[static_cast<size_t>(i)] = p;
   });
-  int64_t total = 0;
-  for (int64_t p : penalty) total += p;
-  const double nd = static_cast<double>(n), kd = k;
-  return 1.0 - static_cast<double>(total) * (2.0 / (nd * kd * (2.0 * nd - 3.0 * kd - 1.0)));
+  return trust_from_penalties(penalty, k);
 }
 
 double loo_1nn_accuracy(MatrixRefF x, const Labels& y, int threads) {
@@ -297,10 +307,7 @@ double trustworthiness_gram(const Eigen::MatrixXd& gram, MatrixRefF low, int k, 
     }
     penalty[static_cast<size_t>(i)] = p;
   });
-  int64_t total = 0;
-  for (int64_t p : penalty) total += p;
-  const double nd = static_cast<double>(n), kd = k;
-  return 1.0 - static_cast<double>(total) * (2.0 / (nd * kd * (2.0 * nd - 3.0 * kd - 1.0)));
+  return trust_from_penalties(penalty, k);
 }
 
 double loo_1nn_accuracy_gram(const Eigen::MatrixXd& gram, const Labels& y, int threads) {
