@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lumaflow {
 
@@ -48,8 +48,8 @@ KnnResult exact_knn_gram(const Eigen::MatrixXd& gram, int k, bool exclude_self, 
   if (gram.cols() != n) throw std::invalid_argument("exact_knn_gram: the Gram matrix must be square");
   const Eigen::Index avail = exclude_self ? n - 1 : n;
   if (k < 1 || k > avail)
-    throw std::invalid_argument("exact_knn_gram: k=" + std::to_string(k) + " must be in [1, " +
-                                std::to_string(avail) + "]");
+    throw std::invalid_argument("exact_knn_gram: k=" + std::to_string(k) + " must be in [1, " + std::to_string(avail) +
+                                "]");
   KnnResult res;
   res.indices.resize(n, k);
   res.distances.resize(n, k);
@@ -67,7 +67,8 @@ KnnResult exact_knn_gram(const Eigen::MatrixXd& gram, int k, bool exclude_self, 
     std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), closer);
     for (int t = 0; t < k; ++t) {
       res.indices(i, t) = idx[static_cast<size_t>(t)];
-      res.distances(i, t) = static_cast<float>(std::sqrt(std::max(0.0, d[static_cast<size_t>(idx[static_cast<size_t>(t)])])));
+      res.distances(i, t) =
+          static_cast<float>(std::sqrt(std::max(0.0, d[static_cast<size_t>(idx[static_cast<size_t>(t)])])));
     }
   });
   return res;

@@ -214,7 +214,8 @@ PcaModel fit_pca(const RowSource& x, const PcaOptions& opt) {
         total += (tile.row(i).cast<double>() - mean_d.transpose()).squaredNorm();
     }
     model.total_variance = static_cast<float>(total / static_cast<double>(n - 1));
-    axes = solver == PcaSolver::Exact ? exact_axes(x, model.mean, k, opt.threads) : randomized_axes(x, model.mean, l, opt);
+    axes =
+        solver == PcaSolver::Exact ? exact_axes(x, model.mean, k, opt.threads) : randomized_axes(x, model.mean, l, opt);
   }
   axes.conservativeResize(Eigen::NoChange, k);
 
@@ -334,7 +335,8 @@ Eigen::MatrixXd gram_matrix(MatrixRefF x) {
   for (Eigen::Index i = 0; i < nt; ++i)
     for (Eigen::Index j = 0; j <= i; ++j) pairs.emplace_back(i, j);
   parallel_for(static_cast<std::ptrdiff_t>(pairs.size()), 0, [&](std::ptrdiff_t p) {
-    const Eigen::Index r0 = pairs[static_cast<size_t>(p)].first * tile, c0 = pairs[static_cast<size_t>(p)].second * tile;
+    const Eigen::Index r0 = pairs[static_cast<size_t>(p)].first * tile,
+                       c0 = pairs[static_cast<size_t>(p)].second * tile;
     const Eigen::Index rn = std::min(tile, n - r0), cn = std::min(tile, n - c0);
     Eigen::MatrixXd acc = Eigen::MatrixXd::Zero(rn, cn);
     RowMatrixF a, c;

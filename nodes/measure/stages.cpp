@@ -438,8 +438,9 @@ class Stages {
     const RowMatrixF raw_subset = large() || all ? RowMatrixF() : take_rows(st_.raw, idx);
     const MatrixRefF svm_raw = large() ? MatrixRefF(x) : all ? MatrixRefF(st_.raw) : MatrixRefF(raw_subset);
     timed("loo_1nn", [&] {
-      st_.classify_j["loo_1nn_" + st_.space_name] = round4(
-          has_gram() ? loo_1nn_accuracy_gram(st_.gram, st_.labels, opt_.threads) : loo_1nn_accuracy(x, y, opt_.threads));
+      st_.classify_j["loo_1nn_" + st_.space_name] =
+          round4(has_gram() ? loo_1nn_accuracy_gram(st_.gram, st_.labels, opt_.threads)
+                            : loo_1nn_accuracy(x, y, opt_.threads));
     });
     std::string why;
     const int folds = usable_folds(y, why);
