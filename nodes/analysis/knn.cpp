@@ -55,7 +55,7 @@ KnnResult exact_knn_gram(const Eigen::MatrixXd& gram, int k, bool exclude_self, 
   res.distances.resize(n, k);
   parallel_for(n, threads, [&](std::ptrdiff_t i) {
     std::vector<double> d(static_cast<size_t>(n));
-    for (Eigen::Index j = 0; j < n; ++j) d[static_cast<size_t>(j)] = gram(i, i) + gram(j, j) - 2 * gram(i, j);
+    for (Eigen::Index j = 0; j < n; ++j) d[static_cast<size_t>(j)] = gram_squared_l2(gram, i, j);
     std::vector<int32_t> idx;
     idx.reserve(static_cast<size_t>(n));
     for (Eigen::Index j = 0; j < n; ++j)

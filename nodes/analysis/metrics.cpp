@@ -292,7 +292,7 @@ double trustworthiness_gram(const Eigen::MatrixXd& gram, MatrixRefF low, int k, 
   std::vector<int64_t> penalty(static_cast<size_t>(n), 0);
   parallel_for(n, threads, [&](std::ptrdiff_t i) {
     std::vector<double> d(static_cast<size_t>(n));
-    for (Eigen::Index m = 0; m < n; ++m) d[static_cast<size_t>(m)] = gram(i, i) + gram(m, m) - 2 * gram(i, m);
+    for (Eigen::Index m = 0; m < n; ++m) d[static_cast<size_t>(m)] = gram_squared_l2(gram, i, m);
     int64_t p = 0;
     for (int t = 0; t < k; ++t) {
       const Eigen::Index j = low_nn[static_cast<size_t>(i) * static_cast<size_t>(k) + static_cast<size_t>(t)];
@@ -326,7 +326,7 @@ double loo_1nn_accuracy_gram(const Eigen::MatrixXd& gram, const Labels& y, int t
     double best_d = std::numeric_limits<double>::infinity();
     for (Eigen::Index j : keep) {  // ascending: a tie keeps the smaller index
       if (j == i) continue;
-      const double d = gram(i, i) + gram(j, j) - 2 * gram(i, j);
+      const double d = gram_squared_l2(gram, i, j);
       if (d < best_d) best_d = d, best = j;
     }
     hit[static_cast<size_t>(a)] = y[static_cast<size_t>(i)] == y[static_cast<size_t>(best)];

@@ -202,21 +202,20 @@ PcaModel fit_pca(const RowSource& x, const PcaOptions& opt) {
   PcaSolver solver = opt.solver;
   if (solver == PcaSolver::Auto) solver = (m <= kExactMax || 2 * l >= m) ? PcaSolver::Exact : PcaSolver::Randomized;
   MatrixD axes;
+  double total = 0;  // sum of the per-feature sample variances
   if (solver == PcaSolver::Randomized && x.has_gram() && n <= d) {
-    double total = 0;
     axes = gram_axes(x, model.mean, k, l, opt, &total);
-    model.total_variance = static_cast<float>(total);
   } else {
-    double total = 0;
     for (Eigen::Index r0 = 0; r0 < n; r0 += kTileRows) {
       const RowMatrixF tile = x.row_block(r0, std::min(kTileRows, n - r0));
       for (Eigen::Index i = 0; i < tile.rows(); ++i)
         total += (tile.row(i).cast<double>() - mean_d.transpose()).squaredNorm();
     }
-    model.total_variance = static_cast<float>(total / static_cast<double>(n - 1));
+    total /= static_cast<double>(n - 1);
     axes =
         solver == PcaSolver::Exact ? exact_axes(x, model.mean, k, opt.threads) : randomized_axes(x, model.mean, l, opt);
   }
+  model.total_variance = static_cast<float>(total);
   axes.conservativeResize(Eigen::NoChange, k);
 
   // Polish: exact orthonormality in double (keeps each axis's direction in order), then the
@@ -350,8 +349,7 @@ Eigen::MatrixXd gram_matrix(MatrixRefF x) {
     }
     g.block(r0, c0, rn, cn) = acc;
   });
-  g = g.triangularView<Eigen::Lower>();
-  g = g.selfadjointView<Eigen::Lower>();
+  g = g.selfadjointView<Eigen::Lower>();  // the upper parts of the off-diagonal tiles were never written
   return g / (255.0 * 255.0);
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "nodes/analysis/pca.hpp"
+#include "nodes/core/distance.hpp"
 #include "nodes/core/parallel.hpp"
 
 namespace lumaflow {
@@ -40,7 +41,7 @@ Eigen::MatrixXd squared_distances_from_gram(const Eigen::MatrixXd& gram, const s
     const int b = idx[static_cast<size_t>(j)];
     for (Eigen::Index i = 0; i < n; ++i) {
       const int a = idx[static_cast<size_t>(i)];
-      d(i, j) = std::max(0.0, gram(a, a) + gram(b, b) - 2 * gram(a, b));
+      d(i, j) = std::max(0.0, gram_squared_l2(gram, a, b));
     }
   }
   return d;

@@ -33,6 +33,12 @@ inline double squared_l2_double(MatrixRefF x, Eigen::Index i, Eigen::Index j) {
   return (x.row(i).cast<double>() - x.row(j).cast<double>()).squaredNorm();
 }
 
+// ‖x_i − x_j‖² from the Gram matrix G = X·Xᵀ: G_ii + G_jj − 2·G_ij. Not clamped: an exact Gram
+// matrix (gram_matrix of byte rows) gives exact, non-negative values.
+inline double gram_squared_l2(const Eigen::MatrixXd& g, Eigen::Index i, Eigen::Index j) {
+  return g(i, i) + g(j, j) - 2 * g(i, j);
+}
+
 // Squared row norms, accumulated in double for accuracy on 16384-d rows.
 Eigen::VectorXf squared_norms(MatrixRefF x);
 

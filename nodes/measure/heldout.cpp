@@ -7,6 +7,7 @@
 #include "nodes/analysis/knn.hpp"
 #include "nodes/analysis/pca.hpp"
 #include "nodes/analysis/svm_precomputed.hpp"
+#include "nodes/core/distance.hpp"
 
 namespace lumaflow {
 
@@ -155,7 +156,7 @@ HeldoutScores heldout_scores(const RowSource& x, const Labels& y, const Split& s
       int best = -1;
       double best_d = std::numeric_limits<double>::infinity();
       for (int j : split.train) {  // a tie keeps the earlier training face, as nn1_accuracy does
-        const double d = g(i, i) + g(j, j) - 2 * g(i, j);
+        const double d = gram_squared_l2(g, i, j);
         if (d < best_d) best_d = d, best = j;
       }
       ok += y[static_cast<size_t>(best)] == y[static_cast<size_t>(i)];

@@ -454,7 +454,7 @@ class Stages {
         }
         // Distances once (from the exact Gram matrix when space holds span coordinates), read by
         // every fold and class pair through a precomputed kernel.
-        const Eigen::MatrixXd d = st_.gram.size() ? squared_distances_from_gram(st_.gram, idx) : squared_distances(x);
+        const Eigen::MatrixXd d = has_gram() ? squared_distances_from_gram(st_.gram, idx) : squared_distances(x);
         const KfoldSvm k = kfold_svm_precomputed(d, svm_raw, y, folds, opt_.seed, opt_.svm, opt_.threads);
         st_.classify_j["svm_kfold_" + st_.space_name] = round4(k.accuracy);
         st_.classify_j["svm_kfold_support_vectors"] = round4(k.support_vectors);
@@ -492,7 +492,7 @@ class Stages {
       // With space's exact Gram matrix attached, the held-out PCA and its cross-validated
       // refits iterate on n × n inner products instead of re-reading n × d rows (pca.hpp).
       RowSource rows = small ? RowSource(st_.raw) : st_.store->rows();
-      if (small && st_.gram.rows() == rows.rows()) rows = rows.with_gram(st_.gram);
+      if (has_gram()) rows = rows.with_gram(st_.gram);
       const bool all = idx.size() == st_.labels.size();
       const HeldoutScores h = heldout_scores(all ? rows : rows.subset(idx), y, split, mo, small);
       Json j;
