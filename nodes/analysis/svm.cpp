@@ -386,3 +386,48 @@ SvmClassifier SvmClassifier::deserialize(const std::string& blob) {
 }
 
 }  // namespace lumaflow
+
+namespace lumaflow {
+
+std::vector<Prediction> predict_nearest(const SvmClassifier& svm, MatrixRefF train, const Labels& y, MatrixRefF x,
+                                        int m, int threads) {
+  const std::vector<int> classes = svm.classes();
+  const int k = static_cast<int>(classes.size());
+  if (m <= 0 || m >= k) return svm.predict(x, threads);
+  if (train.rows() != static_cast<Eigen::Index>(y.size()) || train.cols() != x.cols())
+    throw std::invalid_argument("predict_nearest: need one label per training row and rows of the same width");
+  std::vector<int> cls(y.size());  // each training row's class index
+  for (size_t j = 0; j < y.size(); ++j) {
+    const auto it = std::lower_bound(classes.begin(), classes.end(), y[j]);
+    if (it == classes.end() || *it != y[j])
+      throw std::invalid_argument("predict_nearest: training label " + std::to_string(y[j]) + " unknown to the SVM");
+    cls[j] = static_cast<int>(it - classes.begin());
+  }
+  const Eigen::VectorXf train_sq = train.rowwise().squaredNorm();
+  std::vector<Prediction> out(static_cast<size_t>(x.rows()));
+  const Eigen::Index blocks = (x.rows() + kBlockRows - 1) / kBlockRows;
+  parallel_for(blocks, threads, [&](std::ptrdiff_t b) {
+    const Eigen::Index r0 = b * kBlockRows, rows = std::min(kBlockRows, x.rows() - r0);
+    // ‖x − t‖² up to the row's own ‖x‖², which does not change its ranking of the classes.
+    const RowMatrixF dots = x.middleRows(r0, rows) * train.transpose();
+    std::vector<float> best(static_cast<size_t>(k));
+    std::vector<int> order(static_cast<size_t>(k));
+    for (Eigen::Index r = 0; r < rows; ++r) {
+      std::fill(best.begin(), best.end(), std::numeric_limits<float>::infinity());
+      for (Eigen::Index j = 0; j < train.rows(); ++j) {
+        float& v = best[static_cast<size_t>(cls[static_cast<size_t>(j)])];
+        v = std::min(v, train_sq(j) - 2.f * dots(r, j));
+      }
+      std::iota(order.begin(), order.end(), 0);
+      std::partial_sort(order.begin(), order.begin() + m, order.end(), [&](int a, int c) {
+        const float da = best[static_cast<size_t>(a)], dc = best[static_cast<size_t>(c)];
+        return da < dc || (da == dc && a < c);
+      });
+      out[static_cast<size_t>(r0 + r)] = svm.predict_among(x.row(r0 + r).data(), static_cast<int>(x.cols()),
+                                                           std::vector<int>(order.begin(), order.begin() + m));
+    }
+  });
+  return out;
+}
+
+}  // namespace lumaflow

@@ -104,4 +104,14 @@ class SvmClassifier {
   Eigen::VectorXd sv_sq_norms_;  // derived, not serialised
 };
 
+// Every row of x, each voting among the `m` classes nearest to it (predict_among): a class's
+// distance to a row is that of its nearest row of `train`, the rows the classifier was fitted on
+// (labelled y, in the same coordinates as x); ties go to the smaller label. m ≤ 0 or m ≥ the
+// number of classes: predict(x, threads). The distances cost O(q · n_train · d) through blocked
+// GEMMs and the votes O(q · (m² · sv per pair + m · sv per class · d)), against predict's
+// O(q · k² · sv per pair): the way to score many people (k in the hundreds or more).
+// `threads` splits the rows; the result does not depend on it.
+std::vector<Prediction> predict_nearest(const SvmClassifier& svm, MatrixRefF train, const Labels& y, MatrixRefF x,
+                                        int m, int threads = 1);
+
 }  // namespace lumaflow

@@ -45,7 +45,9 @@ int transform_epochs(const UmapOptions& o) {
 
 using namespace umap_detail;
 
-UmapModel umap_fit(MatrixRefF x, const UmapOptions& opt) {
+namespace {
+
+UmapModel fit(MatrixRefF x, const UmapOptions& opt, const KnnResult* given) {
   validate_options(opt);
   const Eigen::Index n = x.rows();
   const int k = opt.n_neighbors;
@@ -61,7 +63,7 @@ UmapModel umap_fit(MatrixRefF x, const UmapOptions& opt) {
   std::tie(model.a, model.b) = fit_ab(opt.spread, opt.min_dist);
 
   const int n_epochs = fit_epochs(opt, n);
-  const SpMatF G = fuzzy_graph(x, opt, n_epochs);
+  const SpMatF G = fuzzy_graph(x, opt, n_epochs, given);
 
   Rng rng(opt.seed);
   const int dim = opt.n_components;
@@ -76,6 +78,21 @@ UmapModel umap_fit(MatrixRefF x, const UmapOptions& opt) {
                  opt.negative_sample_rate, /*move_other=*/true, rng);
   }
   return model;
+}
+
+}  // namespace
+
+UmapModel umap_fit(MatrixRefF x, const UmapOptions& opt) { return fit(x, opt, nullptr); }
+
+UmapModel umap_fit(MatrixRefF x, const UmapOptions& opt, const KnnResult& neighbours) {
+  if (neighbours.indices.rows() != x.rows() || neighbours.indices.cols() != opt.n_neighbors - 1 ||
+      neighbours.distances.rows() != x.rows() || neighbours.distances.cols() != opt.n_neighbors - 1)
+    throw std::invalid_argument(
+        "umap_fit: the given kNN must hold n_neighbors - 1 = " + std::to_string(opt.n_neighbors - 1) +
+        " neighbours of each of the " + std::to_string(x.rows()) + " points");
+  if ((neighbours.indices.array() < 0).any() || (neighbours.indices.array() >= x.rows()).any())
+    throw std::invalid_argument("umap_fit: the given kNN names a point outside the data");
+  return fit(x, opt, &neighbours);
 }
 
 }  // namespace lumaflow

@@ -10,7 +10,7 @@
 // run on options.threads, and results are bit-identical for any thread count.
 // transform() places each query row independently (its own RNG seeded from the row's bytes), so
 // a point lands in the same place alone or in any batch.
-// Complexity: kNN O(n² d) exact (n <= exact_knn_max) or ≈ O(n log n d) with HNSW; graph
+// Complexity: kNN O(n² d) exact (n <= exact_knn_max) or ≈ O(n log n d) with HNSW, or given; graph
 // O(n k log k); spectral init O(iterations · n · m) (m ≈ sqrt n Lanczos vectors);
 // SGD O(n_epochs · n k · negative_sample_rate · n_components). transform: O(n d) per query row
 // (exact kNN against the training points) + O(transform_epochs · k · negative_sample_rate).
@@ -68,6 +68,12 @@ SmoothKnn smooth_knn_dist(const RowMatrixF& distances, float k, float local_conn
 
 // Throws std::invalid_argument for n <= n_neighbors, non-finite values or bad options.
 UmapModel umap_fit(MatrixRefF x, const UmapOptions& opt);
+
+// The same with the kNN given: each point's n_neighbors − 1 nearest other points, nearest first,
+// with their distances (e.g. exact_knn_gram from an exact Gram matrix: O(n²) where computing them
+// from x costs O(n²·d)). x is still kept for transform. Throws std::invalid_argument for a kNN of
+// the wrong shape or naming a point outside x.
+UmapModel umap_fit(MatrixRefF x, const UmapOptions& opt, const KnnResult& neighbours);
 
 // Places new points with the training coordinates frozen. Each query row gets its own RNG seeded
 // from a 64-bit hash of the row's bytes and options.seed, so a point lands at the same place

@@ -118,12 +118,13 @@ void smooth_row(const float* dist, int k, double target, double local_connectivi
   rho_out = static_cast<float>(rho);
 }
 
-SpMatF fuzzy_graph(MatrixRefF x, const UmapOptions& opt, int n_epochs) {
+SpMatF fuzzy_graph(MatrixRefF x, const UmapOptions& opt, int n_epochs, const KnnResult* given) {
   const Eigen::Index n = x.rows();
   const int k = opt.n_neighbors;
   // kNN with the point itself in column 0 at distance exactly 0 (GEMM distances would leave a
   // rounding residue there, which smooth_knn would take for rho).
-  KnnResult others = n <= 4096 && n <= opt.exact_knn_max ? small_self_knn(x, k - 1, opt.threads)
+  KnnResult others = given                                 ? *given
+                     : n <= 4096 && n <= opt.exact_knn_max ? small_self_knn(x, k - 1, opt.threads)
                      : n <= opt.exact_knn_max
                          ? exact_knn(x, k - 1, /*exclude_self=*/true, opt.threads)
                          : approximate_knn(x, k - 1, /*exclude_self=*/true,

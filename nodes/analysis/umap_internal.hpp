@@ -52,8 +52,9 @@ inline float membership(float d, float rho, float sigma) {
 
 // The fuzzy simplicial set of x (n×n, compressed): kNN with the point itself, smooth-kNN
 // calibration, directed memberships, then fuzzy union/intersection by opt.set_op_mix_ratio.
-// With n_epochs > 0, edges too weak to be sampled even once are dropped.
-SpMatF fuzzy_graph(MatrixRefF x, const UmapOptions& opt, int n_epochs);
+// With n_epochs > 0, edges too weak to be sampled even once are dropped. `given`: the kNN
+// without the point itself (n × (k − 1)), computed here when null.
+SpMatF fuzzy_graph(MatrixRefF x, const UmapOptions& opt, int n_epochs, const KnnResult* given = nullptr);
 
 // ---- umap_init.cpp
 // The starting layout (n × dim, each column spanning [0, 10]): the spectral layout of a connected

@@ -4,7 +4,8 @@
 //    on each training fold, as sklearn's SVC does). When d > n (16384-d pixels, a few hundred
 //    faces) the vectors are first rotated into their own span by an exact PCA keeping every
 //    non-zero component: pairwise distances, hence RBF kernels, are unchanged, and the SVM fits
-//    in n dimensions instead of d (same answer, far less work).
+//    in n dimensions instead of d (same answer, far less work). Past kShortlistFrom people each
+//    test face votes among its nearest people only (default_shortlist), as a fitted model does.
 //  - heldout_scores: fit the model on a stratified split's training part, classify the test part
 //    through the very same classify() the CLI uses, for each classify space (pca, umap2, umapN),
 //    plus 1-NN in raw and reduced space. A known face reported "unknown" counts as an error.
@@ -55,7 +56,7 @@ struct HeldoutScores {
   SpaceScore pca, umap2, umapn;
   double raw_1nn = -1, pca_1nn = 0;      // raw_1nn −1: not computed
   std::string best;                      // the classify space with the highest accuracy
-  double seconds_per_face = 0;           // classify() time per test face (pca space)
+  double seconds_per_face = 0;           // classify() time a test face, one thread (pca space, first 200)
   std::vector<HeldoutMistake> mistakes;  // pca space, in test order
 };
 

@@ -325,7 +325,10 @@ class Stages {
       u.threads = opt_.threads;
       u.n_components = 2;
       u.n_neighbors = static_cast<int>(std::min<Eigen::Index>(u.n_neighbors, st_.space.rows() - 1));
-      st_.umap = umap_fit(st_.space, u).embedding;
+      // The exact Gram matrix gives the kNN in O(n²) instead of O(n²·d) on the span coordinates.
+      st_.umap = (has_gram() ? umap_fit(st_.space, u, exact_knn_gram(st_.gram, u.n_neighbors - 1, true, opt_.threads))
+                             : umap_fit(st_.space, u))
+                     .embedding;
     });
     if (!ok) return;
     const int k = std::min<int>(opt_.report_neighbors, static_cast<int>(st_.space.rows()) - 1);
@@ -375,9 +378,10 @@ class Stages {
     timed("chart_svm_regions", [&] {
       SvmClassifier svm;
       svm.fit(xy, y, opt_.svm);
+      const int shortlist = default_shortlist(static_cast<int>(svm.classes().size()));
       const MeshPredictor predict = [&](const RowMatrixF& mesh) {
         std::vector<int> out;
-        for (const auto& p : svm.predict(mesh, opt_.threads)) out.push_back(p.label);
+        for (const auto& p : predict_nearest(svm, xy, y, mesh, shortlist, opt_.threads)) out.push_back(p.label);
         return out;
       };
       chart("umap_svm_boundaries.png",

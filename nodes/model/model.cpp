@@ -212,7 +212,7 @@ FittedModel fit_model(const RowSource& x, const Labels& y, const ModelOptions& o
                                                                 : m.umapn->embedding;
   m.svm.fit(space, y, opt.svm);
   const int people = static_cast<int>(m.svm.classes().size());
-  m.shortlist = opt.shortlist >= 0 ? opt.shortlist : people > kShortlistFrom ? kShortlistPeople : 0;
+  m.shortlist = opt.shortlist >= 0 ? opt.shortlist : default_shortlist(people);
   if (m.shortlist >= people) m.shortlist = 0;
 
   const std::vector<float> same = nearest_same_person(m.reduced, y);

@@ -43,6 +43,9 @@ enum class ClassifySpace { pca, umap2, umapN };
 // among the kShortlistPeople nearest people only (measured at 1,000 people: README, "Many people").
 inline constexpr int kShortlistFrom = 64;
 inline constexpr int kShortlistPeople = 16;
+// The shortlist fit chooses for this many people (0: every pair votes); analyze's k-fold SVMs and
+// decision-region chart use the same rule, so they measure the classifier fit would build.
+inline int default_shortlist(int people) { return people > kShortlistFrom ? kShortlistPeople : 0; }
 
 // How the open-set thresholds are calibrated on the training faces:
 //  cv:    both thresholds by stratified cross-validation to a stated false-reject rate of known

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <opencv2/ml.hpp>
 #include <random>
@@ -284,6 +285,52 @@ TEST(Svm, VotingAmongAShortlistAnswersOneOfItAndMatchesATwoClassModel) {
   EXPECT_THROW(svm.predict_among(test.x.row(0).data(), 3, {}), std::invalid_argument);
   EXPECT_THROW(svm.predict_among(test.x.row(0).data(), 3, {4}), std::invalid_argument);
   EXPECT_THROW(svm.predict_among(test.x.row(0).data(), 2, {0, 1}), std::invalid_argument);
+}
+
+TEST(Svm, VotingAmongTheNearestClassesUsesEachRowsOwnShortlist) {
+  // Eight classes on a line (labels shuffled): a row's two nearest classes are its neighbours.
+  std::vector<std::vector<float>> centres;
+  for (int c = 0; c < 8; ++c) centres.push_back({3.f * static_cast<float>(c), 0.f});
+  const std::vector<int> labels = {5, 2, 7, 0, 3, 6, 1, 4};
+  const auto train = make_blobs(centres, labels, 12, 0.9f, 41);
+  const auto test = make_blobs(centres, labels, 6, 1.2f, 42);
+  SvmClassifier svm;
+  svm.fit(train.x, train.y);
+  const std::vector<int> classes = svm.classes();
+  for (int m : {1, 2, 3}) {
+    const auto got = predict_nearest(svm, train.x, train.y, test.x, m, 1);
+    ASSERT_EQ(got.size(), static_cast<size_t>(test.x.rows()));
+    for (Eigen::Index r = 0; r < test.x.rows(); ++r) {
+      // The reference shortlist: classes by their nearest training row, in double.
+      std::vector<std::pair<double, int>> by;
+      for (size_t c = 0; c < classes.size(); ++c) {
+        double best = 1e300;
+        for (Eigen::Index j = 0; j < train.x.rows(); ++j)
+          if (train.y[static_cast<size_t>(j)] == classes[c])
+            best = std::min(best, (train.x.row(j) - test.x.row(r)).cast<double>().squaredNorm());
+        by.push_back({best, static_cast<int>(c)});
+      }
+      std::sort(by.begin(), by.end());
+      std::vector<int> shortlist;
+      for (int i = 0; i < m; ++i) shortlist.push_back(by[static_cast<size_t>(i)].second);
+      const Prediction want = svm.predict_among(test.x.row(r).data(), 2, shortlist);
+      EXPECT_EQ(got[static_cast<size_t>(r)].label, want.label) << "m " << m << " row " << r;
+      EXPECT_FLOAT_EQ(got[static_cast<size_t>(r)].confidence, want.confidence) << "m " << m << " row " << r;
+      if (m == 1) EXPECT_EQ(want.label, classes[static_cast<size_t>(by[0].second)]);  // the nearest class
+    }
+  }
+  // Threads split rows only; a shortlist as long as the classes is the full vote.
+  const auto one = predict_nearest(svm, train.x, train.y, test.x, 3, 1);
+  const auto two = predict_nearest(svm, train.x, train.y, test.x, 3, 2);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_EQ(one[i].confidence, two[i].confidence);
+  const auto full = svm.predict(test.x, 1);
+  const auto all = predict_nearest(svm, train.x, train.y, test.x, 8, 1);
+  for (size_t i = 0; i < full.size(); ++i) EXPECT_EQ(all[i].label, full[i].label);
+  EXPECT_THROW(predict_nearest(svm, train.x, Labels(train.y.begin(), train.y.end() - 1), test.x, 2),
+               std::invalid_argument);
+  Labels foreign = train.y;
+  foreign[0] = 99;
+  EXPECT_THROW(predict_nearest(svm, train.x, foreign, test.x, 2), std::invalid_argument);
 }
 
 TEST(Svm, RejectsBadInput) {

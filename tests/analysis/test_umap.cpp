@@ -8,6 +8,7 @@
 
 #include "blobs.hpp"
 #include "nodes/analysis/knn.hpp"
+#include "nodes/analysis/pca.hpp"
 #include "nodes/analysis/umap.hpp"
 
 using namespace lumaflow;
@@ -217,6 +218,26 @@ TEST(Umap, TransformWithCallerKnnMatchesInternalSearch) {
   const RowMatrixF given = umap_transform(m, q.x, knn);
   // Same neighbours; distances agree to float rounding, so the placements agree closely.
   EXPECT_LT((mine - given).cwiseAbs().maxCoeff(), 1e-2 * diagonal(m.embedding));
+}
+
+TEST(Umap, FitFromAGivenKnnEqualsTheFitThatSearchesItself) {
+  // Byte-valued rows (pixels): squared distances are exact integers both in the fit's own float
+  // search and in the exact Gram matrix, so the two graphs and the two fits are the same.
+  Blobs b = blobs(3, 50, 16, 4.0f, 11);
+  b.x = (b.x * 20.f).array().round().cwiseMax(-128.f).cwiseMin(127.f) + 128.f;
+  const UmapOptions o = fast_options();
+  const KnnResult knn = exact_knn_gram(gram_matrix(b.x), o.n_neighbors - 1, /*exclude_self=*/true, 1);
+  const UmapModel own = umap_fit(b.x, o);
+  const UmapModel given = umap_fit(b.x, o, knn);
+  ASSERT_EQ(given.embedding.rows(), b.x.rows());
+  EXPECT_EQ(given.embedding, own.embedding);
+  EXPECT_EQ(given.data, b.x);  // kept for transform
+  KnnResult short_rows = knn;
+  short_rows.indices.conservativeResize(knn.indices.rows() - 1, Eigen::NoChange);
+  EXPECT_THROW(umap_fit(b.x, o, short_rows), std::invalid_argument);
+  KnnResult outside = knn;
+  outside.indices(3, 2) = static_cast<int32_t>(b.x.rows());
+  EXPECT_THROW(umap_fit(b.x, o, outside), std::invalid_argument);
 }
 
 TEST(Umap, EightComponents) {
