@@ -357,6 +357,30 @@ def charts(sizes, prefix):
 # ---------------------------------------------------------------------------------------------
 
 
+def render_only(a):
+    """--from-json: the rungs measured by separate runs (e.g. the small rungs and a 100,000-face
+    rung on another day) in one table and one pair of charts, ordered by size."""
+    by_size, lf = {}, None
+    for path in a.from_json.split(","):
+        with open(path) as fh:
+            d = json.load(fh)
+        lf = d.get("lumaflow", lf)
+        for r in d["rungs"]:
+            sz = Size(os.path.dirname(r["dir"]), r["faces"], r["people"])
+            sz.steps = r["steps"]
+            by_size[r["faces"]] = sz
+    rungs = [by_size[n] for n in sorted(by_size)]
+    out = a.out or "ladder.md"
+    stem = out[:-3] if out.endswith(".md") else out
+    text = table(rungs, a, lf or a.lumaflow) + "\n\ncharts: %s\n" % ", ".join(
+        os.path.basename(p) for p in charts(rungs, a.svg or stem))
+    text += "\nrungs from %s\n" % a.from_json
+    print(text)
+    with open(out, "w") as fh:
+        fh.write(text)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,5000,20000,100000", help="faces per rung (default 1000,5000,20000,100000)")
@@ -376,7 +400,11 @@ def main():
     ap.add_argument("--out", help="markdown table (default <work>/ladder.md)")
     ap.add_argument("--json", help="every number (default: the --out path with .json)")
     ap.add_argument("--svg", help="chart prefix: PREFIX_seconds.svg, PREFIX_rss.svg (default: the --out path without .md)")
+    ap.add_argument("--from-json", help="run nothing: one table and one pair of charts from the rungs of earlier "
+                                        "runs' --json files (comma-separated; a later file's rung of the same size wins)")
     a = ap.parse_args()
+    if a.from_json:
+        return render_only(a)
 
     sizes, people = ints(a.sizes), ints(a.people)
     if len(sizes) != len(people):
