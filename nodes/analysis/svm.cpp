@@ -385,10 +385,6 @@ SvmClassifier SvmClassifier::deserialize(const std::string& blob) {
   return m;
 }
 
-}  // namespace lumaflow
-
-namespace lumaflow {
-
 std::vector<Prediction> predict_nearest(const SvmClassifier& svm, MatrixRefF train, const Labels& y, MatrixRefF x,
                                         int m, int threads) {
   const std::vector<int> classes = svm.classes();

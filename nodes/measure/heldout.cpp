@@ -76,10 +76,11 @@ double kfold_svm_accuracy(MatrixRefF coords, MatrixRefF raw, const Labels& y, in
     SvmOptions o = svm;
     if (o.gamma < 0) o.gamma = scale_gamma(raw, tr);  // on the raw training fold, as sklearn
     const RowMatrixF train = take_rows(coords, tr);
+    const Labels ytr = take(y, tr);
     SvmClassifier c;
-    c.fit(train, take(y, tr), o);
+    c.fit(train, ytr, o);
     // Many people: each face votes among its nearest people only, as a fitted model does.
-    const auto pred = predict_nearest(c, train, take(y, tr), take_rows(coords, te),
+    const auto pred = predict_nearest(c, train, ytr, take_rows(coords, te),
                                       default_shortlist(static_cast<int>(c.classes().size())), threads);
     for (size_t i = 0; i < te.size(); ++i) correct += pred[i].label == y[static_cast<size_t>(te[i])];
     total += static_cast<int>(te.size());
